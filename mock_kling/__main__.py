@@ -1,0 +1,5 @@
+"""`python -m mock_kling` runs the `mock-kling` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""The three Kling routes (create, query one, list), mounted under /v1 and /kling/v1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+from flask.typing import ResponseReturnValue
+
+from . import wire
+from .context import current_backend
+from .errors import KlingError
+from .validation import parse_paging
+
+blueprint = Blueprint("api", __name__)
+_PATH = "/videos/multi-image2video"
+
+
+@blueprint.before_request
+def _authenticate() -> None:
+    headers = request.headers.getlist("Authorization")
+    if len(headers) > 1:
+        raise KlingError(1002, "Authorization header must be sent once (got it more than once)")
+    g.account = current_backend().authenticate(headers[0] if headers else None)
+
+
+@blueprint.post(_PATH)
+def create_task() -> ResponseReturnValue:
+    task = current_backend().create_task(g.account, _json_body())
+    return _ok(wire.created(task))
+
+
+@blueprint.get(f"{_PATH}/<path:ref>")
+def query_task(ref: str) -> ResponseReturnValue:
+    backend = current_backend()
+    task = backend.find_task(g.account, ref)
+    return _ok(wire.task_object(task, backend.now_ms(), _media_url()))
+
+
+@blueprint.get(_PATH)
+def list_tasks() -> ResponseReturnValue:
+    backend = current_backend()
+    page_num, page_size = parse_paging(request.args)
+    tasks = backend.list_tasks(g.account, page_num, page_size)
+    now, media_url = backend.now_ms(), _media_url()
+    return _ok([wire.task_object(task, now, media_url) for task in tasks])
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        got = request.mimetype or "none"
+        raise KlingError(1200, f"Content-Type must be application/json (got {got})")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise KlingError(1200, "request body is nested too deeply to parse") from None
+    except ValueError as exc:
+        raise KlingError(1200, f"request body is not valid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _ok(data: Any) -> ResponseReturnValue:
+    return current_app.json.response(wire.envelope(data, g.request_id))
+
+
+def _media_url() -> str:
+    return current_backend().config.public_url or request.host_url.rstrip("/")

@@ -1,0 +1,73 @@
+"""The Flask app factory: the API on two prefixes, control and media routes, an error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from . import api, control, media, wire
+from .backend import Backend
+from .clock import Clock
+from .config import Config
+from .context import EXTENSION
+from .errors import KlingError
+
+_log = logging.getLogger("mock_kling")
+
+
+def create_app(
+    config: Config | None = None, *, clock: Clock | None = None, backend: Backend | None = None
+) -> Flask:
+    """A fake Kling server as a WSGI app; its state is `backend_of(app)`."""
+    backend = backend or Backend(config, clock)
+    app = Flask("mock_kling")
+    app.config["MAX_CONTENT_LENGTH"] = backend.config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Kling's field order
+    app.json.compact = True  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = backend
+    app.before_request(_assign_request_id)
+    app.register_blueprint(api.blueprint, url_prefix="/v1")
+    app.register_blueprint(api.blueprint, url_prefix="/kling/v1", name="kling_api")
+    app.register_blueprint(control.blueprint, url_prefix="/__mock__")
+    app.register_blueprint(media.blueprint, url_prefix=wire.MEDIA_PATH)
+    app.register_error_handler(Exception, _render_error)
+    return app
+
+
+def backend_of(app: Flask) -> Backend:
+    backend: Backend = app.extensions[EXTENSION]
+    return backend
+
+
+def _assign_request_id() -> None:
+    g.request_id = backend_of(current_app).ids.request_id()
+
+
+def _render_error(exc: Exception) -> ResponseReturnValue:
+    error = _as_kling_error(exc)
+    request_id = g.get("request_id") or backend_of(current_app).ids.request_id()
+    response = current_app.json.response(wire.error_body(error, request_id))
+    response.status_code = error.http_status
+    return response
+
+
+def _as_kling_error(exc: Exception) -> KlingError:
+    if isinstance(exc, KlingError):
+        return exc
+    if isinstance(exc, NotFound):
+        return KlingError(1203, f"no such resource: {request.method} {request.path}")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or []))
+        return KlingError(
+            1202, f"method {request.method} is not valid for {request.path}; use {allowed}"
+        )
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return KlingError(1200, f"request body is larger than the limit of {limit} bytes")
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        return KlingError(1200, f"bad request: {exc.description}")
+    _log.exception("mock-kling failed on %s %s", request.method, request.path)
+    return KlingError(5000, f"internal error in mock-kling ({type(exc).__name__}); see its log")

@@ -1,0 +1,47 @@
+"""The only reader of wall time: a system clock for `serve`, a manual clock for tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time in Unix milliseconds."""
+
+    def now_ms(self) -> int: ...
+
+
+class SystemClock:
+    """Wall-clock time, for a dev server."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+
+class ManualClock:
+    """A clock that moves only when told to: tests advance it instead of sleeping."""
+
+    def __init__(self, start_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00:00Z
+        self._now_ms = start_ms
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            return self._now_ms
+
+    def advance(self, seconds: float) -> int:
+        """Move forward by `seconds` (never backwards) and return the new time in ms."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward (got {seconds} seconds)")
+        with self._lock:
+            self._now_ms += round(seconds * 1000)
+            return self._now_ms
+
+    def set_ms(self, now_ms: int) -> None:
+        """Jump to an absolute time in ms; it must not be earlier than now."""
+        with self._lock:
+            if now_ms < self._now_ms:
+                raise ValueError(f"a clock only moves forward ({now_ms} < {self._now_ms})")
+            self._now_ms = now_ms

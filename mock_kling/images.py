@@ -1,0 +1,131 @@
+"""Kling's image rules: an http(s) URL, or raw base64 PNG/JPEG checked from its header only."""
+
+from __future__ import annotations
+
+import binascii
+import struct
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MIN_SIDE_PX = 300
+MAX_RATIO = 2.5
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOI = b"\xff\xd8\xff"
+# Start-of-frame markers carry the picture size: SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC).
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+class ImageRuleError(ValueError):
+    """An image breaks one of Kling's rules; the message names the rule (not the field)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the fake learned about one submitted image."""
+
+    kind: str  # "url", "png" or "jpeg"
+    width: int = 0
+    height: int = 0
+    size_bytes: int = 0
+
+
+def inspect_image(value: str) -> ImageInfo:
+    """Check one `image` value and describe it, or raise ImageRuleError saying which rule broke."""
+    if value.startswith(("http://", "https://")):
+        _check_url(value)
+        return ImageInfo(kind="url")
+    if value[:5].lower() == "data:":
+        raise ImageRuleError(
+            "must be raw base64 without a data: URI prefix "
+            "(send 'iVBORw0...', not 'data:image/png;base64,...')"
+        )
+    data = _decode_base64(value)
+    kind, width, height = _read_header(data)
+    _check_size(width, height)
+    return ImageInfo(kind=kind, width=width, height=height, size_bytes=len(data))
+
+
+def _check_url(value: str) -> None:
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise ImageRuleError(f"is not a well-formed http(s) URL ({exc})") from None
+    if not parts.hostname or not port_ok or any(c.isspace() for c in value):
+        raise ImageRuleError("is not a well-formed http(s) URL with a host")
+
+
+def _decode_base64(value: str) -> bytes:
+    raw = value.encode("ascii", errors="replace")
+    if len(raw) % 4:
+        raise ImageRuleError("is neither an http(s) URL nor valid base64")
+    size = len(raw) // 4 * 3 - raw[-2:].count(b"=")  # known before decoding anything
+    if size > MAX_IMAGE_BYTES:
+        raise ImageRuleError(f"is {size} bytes; the limit is {MAX_IMAGE_BYTES} bytes (10 MB)")
+    try:
+        return binascii.a2b_base64(raw, strict_mode=True)
+    except binascii.Error:
+        raise ImageRuleError("is neither an http(s) URL nor valid base64") from None
+
+
+def _read_header(data: bytes) -> tuple[str, int, int]:
+    if data.startswith(_PNG_SIGNATURE):
+        return ("png", *_png_size(data))
+    if data.startswith(_JPEG_SOI):
+        return ("jpeg", *_jpeg_size(data))
+    raise ImageRuleError(f"must be a PNG or JPEG image (got {_guess_format(data)})")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    # The IHDR chunk comes first: length(4) type(4) width(4) height(4).
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        raise ImageRuleError("is a truncated or malformed PNG (no IHDR header)")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            break
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(data) or length < 7:
+                break
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if length < 2:
+            break
+        pos += 2 + length
+    raise ImageRuleError("is a truncated or malformed JPEG (no frame header with its size)")
+
+
+def _check_size(width: int, height: int) -> None:
+    if width < MIN_SIDE_PX or height < MIN_SIDE_PX:
+        raise ImageRuleError(f"is {width}x{height} px; each side must be at least {MIN_SIDE_PX} px")
+    if width > height * MAX_RATIO or height > width * MAX_RATIO:
+        raise ImageRuleError(
+            f"is {width}x{height} px; the aspect ratio (width:height) "
+            "must be between 1:2.5 and 2.5:1"
+        )
+
+
+def _guess_format(data: bytes) -> str:
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[:2] == b"BM":
+        return "BMP"
+    if not data:
+        return "no bytes"
+    return "an unknown format"
