@@ -1,0 +1,153 @@
+"""Kling's JWT auth (HS256, iss = access key, exp/nbf on the fake's clock) and plain bearer keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import jwt
+import pytest
+from flask.testing import FlaskClient
+
+from mock_kling.clock import ManualClock
+from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+
+from .conftest import API_PATH, RESELLER_PATH
+
+
+def _b64url(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _token(clock: ManualClock, **claims: Any) -> str:
+    now = clock.now_ms() // 1000
+    payload = {"iss": DEV_ACCESS_KEY, "exp": now + 1800, "nbf": now - 5, **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, DEV_SECRET_KEY)
+
+
+def _status(client: FlaskClient, header: str | None) -> tuple[int, int, str]:
+    headers = {} if header is None else {"Authorization": header}
+    response = client.get(API_PATH, headers=headers)
+    body = response.get_json()
+    return response.status_code, body["code"], body["message"]
+
+
+def test_valid_token(client: FlaskClient, clock: ManualClock):
+    assert _status(client, f"Bearer {_token(clock)}")[:2] == (200, 0)
+
+
+@pytest.mark.parametrize("header", [None, "", "   "])
+def test_missing_or_empty_header_is_1001(client: FlaskClient, header: str | None):
+    assert _status(client, header)[:2] == (401, 1001)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Basic abc", "Bearer", "Bearer ", "bearer x.y.z", "Bearer  x.y.z", "Token x", "Bearer a b"],
+)
+def test_badly_shaped_header_is_1002(client: FlaskClient, clock: ManualClock, header: str):
+    status, code, message = _status(client, header)
+    assert (status, code) == (401, 1002)
+    assert "Authorization" in message
+
+
+def test_malformed_token_is_1002(client: FlaskClient):
+    status, code, message = _status(client, "Bearer not-a-jwt")
+    assert (status, code) == (401, 1002)
+    assert "not a valid JWT" in message
+
+
+def test_wrong_secret_is_1002(client: FlaskClient, clock: ManualClock):
+    now = clock.now_ms() // 1000
+    token = jwt.encode(
+        {"iss": DEV_ACCESS_KEY, "exp": now + 60}, "a-different-secret-0123456789abcd"
+    )
+    status, code, message = _status(client, f"Bearer {token}")
+    assert (status, code) == (401, 1002)
+    assert "Signature verification failed" in message
+
+
+def test_unknown_access_key_is_1002(client: FlaskClient, clock: ManualClock):
+    status, code, message = _status(client, f"Bearer {_token(clock, iss='nobody')}")
+    assert (status, code) == (401, 1002)
+    assert "unknown access key (iss)" in message
+
+
+def test_missing_iss_is_1002(client: FlaskClient, clock: ManualClock):
+    now = clock.now_ms() // 1000
+    token = jwt.encode({"exp": now + 60}, DEV_SECRET_KEY)
+    status, code, message = _status(client, f"Bearer {token}")
+    assert (status, code) == (401, 1002)
+    assert "no iss claim" in message
+
+
+def test_alg_none_is_1002(client: FlaskClient):
+    token = _b64url({"alg": "none", "typ": "JWT"}) + "." + _b64url({"iss": DEV_ACCESS_KEY}) + "."
+    status, code, message = _status(client, f"Bearer {token}")
+    assert (status, code) == (401, 1002)
+    assert "HS256" in message
+
+
+def test_rs256_header_is_1002(client: FlaskClient):
+    header, payload = _b64url({"alg": "RS256", "typ": "JWT"}), _b64url({"iss": DEV_ACCESS_KEY})
+    status, code, message = _status(client, f"Bearer {header}.{payload}.c2lnbmF0dXJl")
+    assert (status, code) == (401, 1002)
+    assert "must be signed with HS256 (got alg 'RS256')" in message
+
+
+def test_hs512_with_the_right_secret_is_1002(client: FlaskClient, clock: ManualClock):
+    token = jwt.encode({"iss": DEV_ACCESS_KEY}, DEV_SECRET_KEY * 2, algorithm="HS512")
+    assert _status(client, f"Bearer {token}")[:2] == (401, 1002)
+
+
+def test_non_numeric_exp_is_1002(client: FlaskClient):
+    token = jwt.encode({"iss": DEV_ACCESS_KEY, "exp": "soon"}, DEV_SECRET_KEY)
+    assert _status(client, f"Bearer {token}")[:2] == (401, 1002)
+
+
+def test_nbf_one_second_ahead_is_1003(client: FlaskClient, clock: ManualClock):
+    now = clock.now_ms() // 1000
+    status, code, message = _status(client, f"Bearer {_token(clock, nbf=now + 1)}")
+    assert (status, code) == (401, 1003)
+    assert "not valid yet" in message
+    clock.advance(1)
+    assert _status(client, f"Bearer {_token(clock, nbf=now + 1)}")[:2] == (200, 0)
+
+
+def test_expired_by_one_second_is_1004(client: FlaskClient, clock: ManualClock):
+    now = clock.now_ms() // 1000
+    assert _status(client, f"Bearer {_token(clock, exp=now + 1)}")[:2] == (200, 0)
+    status, code, message = _status(client, f"Bearer {_token(clock, exp=now)}")
+    assert (status, code) == (401, 1004)
+    assert "expired" in message
+
+
+def test_tokens_expire_on_the_fakes_clock(client: FlaskClient, clock: ManualClock):
+    header = f"Bearer {_token(clock)}"
+    clock.advance(1799)
+    assert _status(client, header)[:2] == (200, 0)
+    clock.advance(1)
+    assert _status(client, header)[:2] == (401, 1004)
+
+
+def test_token_without_exp_or_nbf_is_accepted(client: FlaskClient, clock: ManualClock):
+    assert _status(client, f"Bearer {_token(clock, exp=None, nbf=None)}")[:2] == (200, 0)
+
+
+def test_duplicate_authorization_headers_are_1002(client: FlaskClient, clock: ManualClock):
+    header = f"Bearer {_token(clock)}"
+    response = client.get(API_PATH, headers=[("Authorization", header), ("Authorization", header)])
+    assert (response.status_code, response.get_json()["code"]) == (401, 1002)
+
+
+@pytest.mark.parametrize("path", [API_PATH, RESELLER_PATH])
+def test_plain_api_key(client: FlaskClient, key_auth: dict[str, str], path: str):
+    assert client.get(path, headers=key_auth).status_code == 200
+    response = client.get(path, headers={"Authorization": "Bearer sk-unknown"})
+    assert (response.status_code, response.get_json()["code"]) == (401, 1002)
+
+
+def test_auth_comes_before_validation(client: FlaskClient):
+    response = client.post(API_PATH, json={})
+    assert (response.status_code, response.get_json()["code"]) == (401, 1001)
