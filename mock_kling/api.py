@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from . import wire
 from .context import current_backend
 from .errors import KlingError
+from .faults import Fault
+from .journal import summarize
 from .validation import parse_paging
 
 blueprint = Blueprint("api", __name__)
 _PATH = "/videos/multi-image2video"
+_ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "list"}
 
 
 @blueprint.before_request
-def _authenticate() -> None:
+def _admit() -> ResponseReturnValue | None:
+    """Authenticate, then apply injected faults, the account's state and its rate limit."""
     headers = request.headers.getlist("Authorization")
     if len(headers) > 1:
         raise KlingError(1002, "Authorization header must be sent once (got it more than once)")
-    g.account = current_backend().authenticate(headers[0] if headers else None)
+    backend = current_backend()
+    g.account = backend.authenticate(headers[0] if headers else None)
+    endpoint = _ENDPOINTS.get((request.endpoint or "").rpartition(".")[2], "any")
+    fault = backend.admit(g.account, endpoint)
+    return None if fault is None else _apply(fault)
 
 
 @blueprint.post(_PATH)
 def create_task() -> ResponseReturnValue:
-    task = current_backend().create_task(g.account, _json_body())
+    body = _json_body()
+    g.body_summary = summarize(body)
+    task = current_backend().create_task(g.account, body)
+    g.body_summary = summarize(body, task.request.images)
     return _ok(wire.created(task))
 
 
@@ -35,7 +47,7 @@ def create_task() -> ResponseReturnValue:
 def query_task(ref: str) -> ResponseReturnValue:
     backend = current_backend()
     task = backend.find_task(g.account, ref)
-    return _ok(wire.task_object(task, backend.now_ms(), _media_url()))
+    return _ok(wire.task_object(task, task.step_at(backend.now_ms()), _media_url()))
 
 
 @blueprint.get(_PATH)
@@ -44,7 +56,21 @@ def list_tasks() -> ResponseReturnValue:
     page_num, page_size = parse_paging(request.args)
     tasks = backend.list_tasks(g.account, page_num, page_size)
     now, media_url = backend.now_ms(), _media_url()
-    return _ok([wire.task_object(task, now, media_url) for task in tasks])
+    return _ok([wire.task_object(task, task.step_at(now), media_url) for task in tasks])
+
+
+def _apply(fault: Fault) -> ResponseReturnValue | None:
+    if fault.latency_s > 0:
+        time.sleep(fault.latency_s)  # real latency: it is what a client's timeout sees
+    if fault.drop:
+        g.dropped = True
+        response = Response(b"")
+        del response.headers["Content-Type"]
+        response.headers["Content-Length"] = "64"  # promised, never sent: the server closes
+        return response
+    if fault.code is not None:
+        raise KlingError(fault.code, fault.message)
+    return None
 
 
 def _json_body() -> Any:
@@ -65,6 +91,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _ok(data: Any) -> ResponseReturnValue:
+    g.service_code = 0
     return current_app.json.response(wire.envelope(data, g.request_id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -14,8 +14,10 @@ from .clock import Clock
 from .config import Config
 from .context import EXTENSION
 from .errors import KlingError
+from .journal import RequestRecord
 
 _log = logging.getLogger("mock_kling")
+_API_PREFIXES = ("/v1/", "/kling/v1/")
 
 
 def create_app(
@@ -29,6 +31,7 @@ def create_app(
     app.json.compact = True  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = backend
     app.before_request(_assign_request_id)
+    app.after_request(_journal)
     app.register_blueprint(api.blueprint, url_prefix="/v1")
     app.register_blueprint(api.blueprint, url_prefix="/kling/v1", name="kling_api")
     app.register_blueprint(control.blueprint, url_prefix="/__mock__")
@@ -46,8 +49,29 @@ def _assign_request_id() -> None:
     g.request_id = backend_of(current_app).ids.request_id()
 
 
+def _journal(response: Response) -> Response:
+    """Record every call to the API prefixes in the request journal."""
+    if not request.path.startswith(_API_PREFIXES):
+        return response
+    account = g.get("account")
+    dropped = g.get("dropped", False)
+    record = RequestRecord(
+        at_ms=backend_of(current_app).now_ms(),
+        method=request.method,
+        path=request.full_path.rstrip("?"),
+        account=None if account is None else account.account_id,
+        body=g.get("body_summary"),
+        http_status=0 if dropped else response.status_code,
+        code=None if dropped else g.get("service_code"),
+        request_id=g.request_id,
+    )
+    backend_of(current_app).requests.add(record)
+    return response
+
+
 def _render_error(exc: Exception) -> ResponseReturnValue:
     error = _as_kling_error(exc)
+    g.service_code = error.code
     request_id = g.get("request_id") or backend_of(current_app).ids.request_id()
     response = current_app.json.response(wire.error_body(error, request_id))
     response.status_code = error.http_status

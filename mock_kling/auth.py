@@ -12,7 +12,8 @@ from .errors import KlingError
 
 @dataclass(frozen=True)
 class Account:
-    """One caller that owns tasks: an access/secret key pair, or a plain API key."""
+    """One caller that owns tasks: an access/secret key pair, or a plain API key. Its id is the
+    access key or the API key."""
 
     account_id: str
     access_key: str | None = None
@@ -27,10 +28,9 @@ class Accounts:
         self, key_pairs: dict[str, str] | None = None, api_keys: list[str] | None = None
     ) -> None:
         self._by_access_key = {
-            ak: Account(f"ak:{ak}", access_key=ak, secret_key=sk)
-            for ak, sk in (key_pairs or {}).items()
+            ak: Account(ak, access_key=ak, secret_key=sk) for ak, sk in (key_pairs or {}).items()
         }
-        self._by_api_key = {key: Account(f"key:{key}", api_key=key) for key in api_keys or []}
+        self._by_api_key = {key: Account(key, api_key=key) for key in api_keys or []}
 
     def all(self) -> list[Account]:
         return [*self._by_access_key.values(), *self._by_api_key.values()]

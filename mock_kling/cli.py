@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from waitress.server import create_server
@@ -13,6 +15,56 @@ from .auth import make_token
 from .backend import Backend
 from .clock import Clock, ManualClock, SystemClock
 from .config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from .limits import Limits
+from .outcomes import RESULTS
+
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _option(name: str, **kwargs: Any) -> _Decorator:
+    """A `serve` option that also reads MOCK_KLING_<NAME> from the environment."""
+    env = "MOCK_KLING_" + name.removeprefix("--").replace("-", "_").upper()
+    return click.option(name, envvar=env, show_envvar=True, show_default=True, **kwargs)
+
+
+_SECONDS = click.FloatRange(min=0)
+_SERVE_OPTIONS: tuple[_Decorator, ...] = (
+    _option("--host", default="127.0.0.1"),
+    _option("--port", default=8000, help="0 picks a free port."),
+    _option("--access-key", multiple=True, help="JWT access key (iss); repeat for more accounts."),
+    _option("--secret-key", multiple=True, help="Secret key of the access key in that position."),
+    _option("--api-key", multiple=True, help="Plain bearer key (resellers' style); repeatable."),
+    _option("--seed", type=int, help="Seeds ids and random outcomes; default: random, printed."),
+    _option(
+        "--clock",
+        type=click.Choice(["system", "manual"]),
+        default="system",
+        help="manual: time moves only by POST /__mock__/clock/advance.",
+    ),
+    _option("--submitted-seconds", type=_SECONDS, default=2.0, help="Time in submitted."),
+    _option("--processing-seconds", type=_SECONDS, default=8.0, help="Time in processing."),
+    _option(
+        "--outcome",
+        type=click.Choice(RESULTS),
+        default="succeed",
+        help="Every task's result unless a marker or the control API says otherwise.",
+    ),
+    _option(
+        "--failure-rate",
+        type=click.FloatRange(0, 1),
+        default=0.0,
+        help="Share of tasks that fail at processing (seeded).",
+    ),
+    _option("--failure-message", default="", help="task_status_msg of failed tasks."),
+    _option("--concurrency", type=click.IntRange(min=0), help="Running tasks per account (1303)."),
+    _option("--units", type=click.FloatRange(min=0), help="Resource units per account (1102)."),
+    _option("--rate-limit", type=click.FloatRange(min=0), help="Requests/s per account (1302)."),
+    _option("--callback-attempts", type=click.IntRange(min=1), default=5),
+    _option("--callback-backoff", type=_SECONDS, default=1.0, help="Seconds; doubles each retry."),
+    _option("--callback-timeout", type=click.FloatRange(min=0.01), default=5.0, help="Seconds."),
+    _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
+    _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
+)
 
 
 @click.group()
@@ -21,101 +73,35 @@ def main() -> None:
     """A fake of Kling's multi-image-to-video API, for development and tests."""
 
 
+def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_SERVE_OPTIONS):
+        function = option(function)
+    return function
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="MOCK_KLING_HOST")
-@click.option(
-    "--port", default=8000, show_default=True, envvar="MOCK_KLING_PORT", help="0 picks a free port."
-)
-@click.option(
-    "--access-key",
-    multiple=True,
-    envvar="MOCK_KLING_ACCESS_KEY",
-    help="JWT access key (iss); repeat for more accounts.",
-)
-@click.option(
-    "--secret-key",
-    multiple=True,
-    envvar="MOCK_KLING_SECRET_KEY",
-    help="Secret key of the access key in the same position.",
-)
-@click.option(
-    "--api-key",
-    multiple=True,
-    envvar="MOCK_KLING_API_KEY",
-    help="Plain bearer key, reseller style; repeat for more.",
-)
-@click.option(
-    "--seed", type=int, envvar="MOCK_KLING_SEED", help="Seed for ids; default: random, printed."
-)
-@click.option(
-    "--submitted-seconds",
-    type=click.FloatRange(min=0),
-    default=2.0,
-    show_default=True,
-    envvar="MOCK_KLING_SUBMITTED_SECONDS",
-)
-@click.option(
-    "--processing-seconds",
-    type=click.FloatRange(min=0),
-    default=8.0,
-    show_default=True,
-    envvar="MOCK_KLING_PROCESSING_SECONDS",
-)
-@click.option(
-    "--clock",
-    "clock_kind",
-    type=click.Choice(["system", "manual"]),
-    default="system",
-    show_default=True,
-    envvar="MOCK_KLING_CLOCK",
-    help="manual: time moves only by POST /__mock__/clock/advance.",
-)
-@click.option(
-    "--public-url",
-    envvar="MOCK_KLING_PUBLIC_URL",
-    help="Base URL for result video links; default: the URL each request came to.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    envvar="MOCK_KLING_THREADS",
-)
-def serve(
-    host: str,
-    port: int,
-    access_key: tuple[str, ...],
-    secret_key: tuple[str, ...],
-    api_key: tuple[str, ...],
-    seed: int | None,
-    submitted_seconds: float,
-    processing_seconds: float,
-    clock_kind: str,
-    public_url: str | None,
-    threads: int,
-) -> None:
+@_serve_options
+def serve(**options: Any) -> None:
     """Start the fake on a production WSGI server (waitress)."""
-    if len(access_key) != len(secret_key):
-        raise click.UsageError("give one --secret-key for each --access-key, in the same order")
-    pairs = dict(zip(access_key, secret_key, strict=True))
-    if not pairs and not api_key:
-        pairs = {DEV_ACCESS_KEY: DEV_SECRET_KEY}
-    config = Config(
-        key_pairs=pairs,
-        api_keys=list(api_key),
-        seed=seed,
-        submitted_seconds=submitted_seconds,
-        processing_seconds=processing_seconds,
-        public_url=public_url.rstrip("/") if public_url else None,
-    )
-    clock: Clock = ManualClock(SystemClock().now_ms()) if clock_kind == "manual" else SystemClock()
+    config = _config(options)
+    manual = options["clock"] == "manual"
+    clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
     backend = Backend(config, clock)
+    app = create_app(backend=backend)
     server = create_server(
-        create_app(backend=backend), host=host, port=port, threads=threads, ident="mock-kling"
+        app,
+        host=options["host"],
+        port=options["port"],
+        threads=options["threads"],
+        ident="mock-kling",
     )
-    _print_banner(f"http://{_url_host(host)}:{_bound_port(server)}", backend, clock_kind)
-    server.run()
+    base_url = f"http://{_url_host(options['host'])}:{_bound_port(server)}"
+    backend.base_url = config.public_url or base_url
+    _print_banner(base_url, backend, options["clock"])
+    try:
+        server.run()
+    finally:
+        backend.close()
 
 
 @main.command()
@@ -133,6 +119,32 @@ def token(access_key: str, secret_key: str, ttl: int) -> None:
     click.echo(make_token(access_key, secret_key, time.time(), ttl))
 
 
+def _config(options: dict[str, Any]) -> Config:
+    access, secret = options["access_key"], options["secret_key"]
+    if len(access) != len(secret):
+        raise click.UsageError("give one --secret-key for each --access-key, in the same order")
+    pairs = dict(zip(access, secret, strict=True))
+    if not pairs and not options["api_key"]:
+        pairs = {DEV_ACCESS_KEY: DEV_SECRET_KEY}
+    limits = Limits(options["concurrency"], options["units"], options["rate_limit"])
+    public_url = options["public_url"]
+    return Config(
+        key_pairs=pairs,
+        api_keys=list(options["api_key"]),
+        seed=options["seed"],
+        submitted_seconds=options["submitted_seconds"],
+        processing_seconds=options["processing_seconds"],
+        outcome=options["outcome"],
+        failure_rate=options["failure_rate"],
+        failure_message=options["failure_message"],
+        limits=limits,
+        callback_attempts=options["callback_attempts"],
+        callback_backoff_seconds=options["callback_backoff"],
+        callback_timeout_seconds=options["callback_timeout"],
+        public_url=public_url.rstrip("/") if public_url else None,
+    )
+
+
 def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
     config = backend.config
     lines = [
@@ -140,6 +152,7 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
         f"  seed {backend.seed}, clock {clock_kind}",
         f"  official: {base_url}/v1/videos/multi-image2video",
         f"  reseller: {base_url}/kling/v1/videos/multi-image2video",
+        f"  control:  {base_url}/__mock__/openapi.json",
     ]
     lines += [
         f"  JWT account: access key {ak!r}, secret key {sk!r}"
@@ -151,7 +164,7 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
             f'  try: curl -H "Authorization: Bearer $(mock-kling token)" '
             f'"{base_url}/v1/videos/multi-image2video?pageNum=1&pageSize=10"'
         )
-    click.echo("\n".join(lines), nl=True)
+    click.echo("\n".join(lines))
 
 
 def _bound_port(server: object) -> int:

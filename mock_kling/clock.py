@@ -39,6 +39,11 @@ class ManualClock:
             self._now_ms += round(seconds * 1000)
             return self._now_ms
 
+    def reset_to(self, now_ms: int) -> None:
+        """Put the clock at `now_ms`, even backwards (for a full reset of the fake)."""
+        with self._lock:
+            self._now_ms = now_ms
+
     def set_ms(self, now_ms: int) -> None:
         """Jump to an absolute time in ms; it must not be earlier than now."""
         with self._lock:

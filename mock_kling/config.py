@@ -1,8 +1,11 @@
-"""The fake's settings: accounts, seed, lifecycle timings and limits, with development defaults."""
+"""The fake's settings: accounts, seed, lifecycle, outcomes, limits and callback delivery, with
+development defaults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .limits import Limits
 
 DEV_ACCESS_KEY = "mock-access-key"
 DEV_SECRET_KEY = "mock-secret-key-0123456789abcdef"  # 32 bytes, as HS256 wants
@@ -19,5 +22,13 @@ class Config:
     seed: int | None = None  # None: drawn from the OS at start, and reported
     submitted_seconds: float = 2.0
     processing_seconds: float = 8.0
+    outcome: str = "succeed"  # every task's result unless chosen otherwise
+    failure_rate: float = 0.0  # share of tasks that fail at processing (seeded)
+    failure_message: str = ""  # task_status_msg of failed tasks; "" = a Kling-like default
+    limits: Limits = field(default_factory=Limits)  # every account's limits at start
+    callback_attempts: int = 5
+    callback_backoff_seconds: float = 1.0
+    callback_timeout_seconds: float = 5.0
     max_body_bytes: int = MAX_BODY_BYTES
     public_url: str | None = None  # base of media URLs; None: the URL the request came to
+    journal_limit: int = 10_000

@@ -16,6 +16,7 @@ class IdSource:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._random = random.Random(seed)
+        self._request_random = random.Random(f"{seed}:requests")  # own stream: ids stay put
         self._issued: set[str] = set()
         self._lock = threading.Lock()
 
@@ -31,5 +32,5 @@ class IdSource:
     def request_id(self) -> str:
         """A version-4 UUID string, drawn from the seeded generator."""
         with self._lock:
-            bits = self._random.getrandbits(128)
+            bits = self._request_random.getrandbits(128)
         return str(uuid.UUID(int=bits, version=4))

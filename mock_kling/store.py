@@ -20,6 +20,7 @@ class TaskStore:
     def __init__(self) -> None:
         self._accounts: dict[str, _AccountTasks] = {}
         self._by_video_id: dict[str, Task] = {}
+        self._by_task_id: dict[str, Task] = {}
 
     def add(self, task: Task) -> None:
         tasks = self._accounts.setdefault(task.account_id, _AccountTasks())
@@ -28,6 +29,7 @@ class TaskStore:
         if task.request.external_task_id is not None:
             tasks.by_external_id[task.request.external_task_id] = task
         self._by_video_id[task.video_id] = task
+        self._by_task_id[task.task_id] = task
 
     def find(self, account_id: str, ref: str) -> Task | None:
         """The account's task whose task_id, or else whose external_task_id, is `ref`."""
@@ -49,6 +51,14 @@ class TaskStore:
         if end <= 0:
             return []
         return tasks.ordered[max(end - page_size, 0) : end][::-1]
+
+    def by_task_id(self, task_id: str) -> Task | None:
+        """Any account's task by its task_id (for the control API)."""
+        return self._by_task_id.get(task_id)
+
+    def all(self) -> list[Task]:
+        """Every task of every account, newest first."""
+        return list(reversed(self._by_task_id.values()))
 
     def by_video_id(self, video_id: str) -> Task | None:
         return self._by_video_id.get(video_id)

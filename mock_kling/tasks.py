@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .images import ImageInfo
+
+if TYPE_CHECKING:
+    from .outcomes import Outcome
 
 SUBMITTED, PROCESSING, SUCCEED, FAILED = "submitted", "processing", "succeed", "failed"
 TERMINAL = frozenset({SUCCEED, FAILED})
@@ -31,7 +37,7 @@ class TaskRequest:
     """A validated create-task body, with documented defaults applied and "" read as not set."""
 
     prompt: str
-    image_count: int
+    images: tuple[ImageInfo, ...]
     model_name: str = "kling-v1-6"
     negative_prompt: str = ""
     mode: str = "std"
@@ -40,6 +46,10 @@ class TaskRequest:
     watermark_enabled: bool = False
     callback_url: str | None = None
     external_task_id: str | None = None
+
+    @property
+    def image_count(self) -> int:
+        return len(self.images)
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -59,23 +69,6 @@ class Step:
     status_msg: str = ""
 
 
-@dataclass(frozen=True)
-class Lifecycle:
-    """How long a task stays in each state before it succeeds."""
-
-    submitted_seconds: float = 2.0
-    processing_seconds: float = 8.0
-
-    def timeline(self, created_at: int) -> tuple[Step, ...]:
-        processing_at = created_at + round(self.submitted_seconds * 1000)
-        done_at = processing_at + round(self.processing_seconds * 1000)
-        return (
-            Step(created_at, SUBMITTED),
-            Step(processing_at, PROCESSING),
-            Step(done_at, SUCCEED),
-        )
-
-
 @dataclass
 class Task:
     """One submitted job, owned by one account."""
@@ -86,6 +79,7 @@ class Task:
     created_at: int
     video_id: str
     timeline: tuple[Step, ...]
+    outcome: Outcome
 
     def step_at(self, now_ms: int) -> Step:
         """The step in force at `now_ms` (the first one if `now_ms` is before creation)."""

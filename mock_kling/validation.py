@@ -10,7 +10,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from . import contracts
 from .errors import KlingError
-from .images import ImageRuleError, inspect_image
+from .images import ImageInfo, ImageRuleError, inspect_image
 from .tasks import TaskRequest
 
 PAGE_NUM_RANGE = (1, 1000)
@@ -26,12 +26,13 @@ def parse_create(body: Any) -> TaskRequest:
     error = best_match(contracts.validator("create_request").iter_errors(body))
     if error is not None:
         raise _refusal(error)
+    images = []
     for index, item in enumerate(body["image_list"]):
         try:
-            inspect_image(item["image"])
+            images.append(inspect_image(item["image"]))
         except ImageRuleError as exc:
             raise KlingError(1201, f"image_list[{index}].image {exc}") from None
-    return _to_request(body)
+    return _to_request(body, tuple(images))
 
 
 def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
@@ -54,11 +55,11 @@ def _int_param(args: Mapping[str, str], name: str, bounds: tuple[int, int]) -> i
     return int(raw)
 
 
-def _to_request(body: dict[str, Any]) -> TaskRequest:
+def _to_request(body: dict[str, Any], images: tuple[ImageInfo, ...]) -> TaskRequest:
     watermark = body.get("watermark_info") or {}
     return TaskRequest(
         prompt=body["prompt"],
-        image_count=len(body["image_list"]),
+        images=images,
         model_name=body.get("model_name") or "kling-v1-6",
         negative_prompt=body.get("negative_prompt") or "",
         mode=body.get("mode") or "std",

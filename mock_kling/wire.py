@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import KlingError
-from .tasks import SUCCEED, TERMINAL, Task
+from .tasks import SUCCEED, TERMINAL, Step, Task
 
 SUCCESS_MESSAGE = "SUCCEED"
 MEDIA_PATH = "/__mock__/media"
@@ -30,9 +30,8 @@ def created(task: Task) -> dict[str, Any]:
     }
 
 
-def task_object(task: Task, now_ms: int, media_url: str) -> dict[str, Any]:
-    """The task object of query, list and callback bodies, as of `now_ms`."""
-    step = task.step_at(now_ms)
+def task_object(task: Task, step: Step, media_url: str) -> dict[str, Any]:
+    """The task object of query, list and callback bodies, as it is at `step`."""
     body: dict[str, Any] = {
         "task_id": task.task_id,
         "task_status": step.status,

@@ -31,7 +31,7 @@ def contract_for(method: str, path: str, status: int) -> str | None:
     """The contract a response to (method, path) must follow, or None for non-API routes."""
     if path.startswith("/__mock__/media/") and status == 200:
         return None
-    if status != 200:
+    if status >= 400:
         return "error_response"
     match = _TASK_PATH.match(path)
     if match is None:

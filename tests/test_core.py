@@ -13,9 +13,10 @@ from mock_kling import contracts
 from mock_kling.clock import ManualClock
 from mock_kling.errors import SERVICE_CODES, KlingError
 from mock_kling.ids import IdSource
-from mock_kling.images import ImageRuleError, inspect_image
+from mock_kling.images import ImageInfo, ImageRuleError, inspect_image
+from mock_kling.outcomes import Outcome, Timings
 from mock_kling.store import TaskStore
-from mock_kling.tasks import Lifecycle, Task, TaskRequest
+from mock_kling.tasks import Task, TaskRequest
 
 from .images import b64, png_bytes
 
@@ -41,7 +42,7 @@ def test_ids_are_18_digits_unique_and_seeded():
 
 
 def test_lifecycle_timeline_and_status_at():
-    task = _task("1", created_at=10_000, lifecycle=Lifecycle(1, 2.5))
+    task = _task("1", created_at=10_000, timings=Timings(1, 2.5))
     assert [(s.at_ms, s.status) for s in task.timeline] == [
         (10_000, "submitted"),
         (11_000, "processing"),
@@ -55,7 +56,7 @@ def test_lifecycle_timeline_and_status_at():
 
 
 def test_zero_second_lifecycle_succeeds_at_once():
-    assert _task("1", created_at=5, lifecycle=Lifecycle(0, 0)).step_at(5).status == "succeed"
+    assert _task("1", created_at=5, timings=Timings(0, 0)).step_at(5).status == "succeed"
 
 
 def test_store_pages_newest_first_without_gaps():
@@ -132,15 +133,16 @@ def _task(
     *,
     created_at: int = 0,
     external: str | None = None,
-    lifecycle: Lifecycle | None = None,
+    timings: Timings | None = None,
 ) -> Task:
     return Task(
         task_id=task_id,
         account_id="acct",
-        request=TaskRequest(prompt="p", image_count=1, external_task_id=external),
+        request=TaskRequest(prompt="p", images=(ImageInfo("url"),), external_task_id=external),
         created_at=created_at,
         video_id="v" + task_id,
-        timeline=(lifecycle or Lifecycle()).timeline(created_at),
+        timeline=Outcome().timeline(created_at, timings or Timings()),
+        outcome=Outcome(),
     )
 
 

@@ -1,0 +1,86 @@
+"""The request journal: every API call with a summary of its body (never image payloads)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .images import ImageInfo
+
+_TEXT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One API request and the answer it got."""
+
+    at_ms: int
+    method: str
+    path: str
+    account: str | None
+    body: Any
+    http_status: int
+    code: int | None  # None: the connection was dropped (http_status 0)
+    request_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestJournal:
+    """A bounded, thread-safe list of RequestRecords, oldest dropped first."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._records: deque[RequestRecord] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def all(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+def summarize(body: Any, images: Sequence[ImageInfo] = ()) -> Any:
+    """A create body as the journal keeps it: images described (never kept), long text cut.
+    `images` describes the body's images when it was accepted."""
+    if not isinstance(body, dict):
+        return _short(body)
+    summary = {key: _short(value) for key, value in body.items() if key != "image_list"}
+    if "image_list" in body:
+        items = body["image_list"]
+        summary["image_list"] = (
+            [_image(item, images[i] if i < len(images) else None) for i, item in enumerate(items)]
+            if isinstance(items, list)
+            else _short(items)
+        )
+    return summary
+
+
+def _image(item: Any, info: ImageInfo | None) -> Any:
+    if not isinstance(item, dict) or not isinstance(item.get("image"), str):
+        return _short(item)
+    value: str = item["image"]
+    if value.startswith(("http://", "https://")):
+        return {"image": _short(value)}
+    if info is None:
+        return {"image": f"<base64, {len(value)} characters>"}
+    return {"image": f"<base64 {info.kind} {info.width}x{info.height}, {info.size_bytes} bytes>"}
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _TEXT_LIMIT:
+        return value[:_TEXT_LIMIT] + f"...<{len(value)} characters>"
+    if isinstance(value, dict | list):
+        size = len(repr(value))
+        return value if size <= _TEXT_LIMIT else f"<{type(value).__name__} of {size} characters>"
+    return value

@@ -1,0 +1,119 @@
+"""Account limits as Kling enforces them: state, model permission, request rate, concurrency and
+the resource-unit balance, each refused with Kling's code and message."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .errors import KlingError
+from .tasks import FAILED, TERMINAL, Task
+
+STATES = ("active", "suspended", "arrears")
+CONCURRENCY_MESSAGE = "parallel task over resource pack limit"  # Kling's documented text
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One account's limits; None means unlimited."""
+
+    concurrency: int | None = None
+    units: float | None = None
+    rate_per_second: float | None = None
+    state: str = "active"
+    models: tuple[str, ...] | None = None  # models the account may use; None: all
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["models"] = None if self.models is None else list(self.models)
+        return data
+
+    def updated(self, data: Any) -> Limits:
+        """These limits with the fields given in control-API JSON changed; ValueError if bad."""
+        if not isinstance(data, dict):
+            raise ValueError("limits must be an object")
+        unknown = set(data) - {"concurrency", "units", "rate_per_second", "state", "models"}
+        if unknown:
+            raise ValueError(f"limits have unknown fields: {', '.join(sorted(unknown))}")
+        changes: dict[str, Any] = {}
+        for name in ("concurrency", "units", "rate_per_second"):
+            if name in data:
+                changes[name] = _limit(data[name], name, integer=name == "concurrency")
+        if "state" in data:
+            if data["state"] not in STATES:
+                raise ValueError(f"state must be one of {', '.join(STATES)}")
+            changes["state"] = data["state"]
+        if "models" in data:
+            changes["models"] = _models(data["models"])
+        return replace(self, **changes)
+
+
+@dataclass
+class Usage:
+    """What an account has used: running tasks, units spent, recent request times."""
+
+    active: list[Task] = field(default_factory=list)
+    spent: float = 0.0
+    recent_ms: deque[int] = field(default_factory=deque)
+
+    def running(self, now_ms: int) -> int:
+        """Tasks from submitted to their end; refunds the units of tasks that failed."""
+        still = []
+        for task in self.active:
+            status = task.step_at(now_ms).status
+            if status not in TERMINAL:
+                still.append(task)
+            elif status == FAILED:
+                self.spent -= float(task.request.unit_cost)
+        self.active = still
+        return len(still)
+
+
+def check_request(limits: Limits, usage: Usage, now_ms: int) -> None:
+    """Refusals that apply to every API call: account state, then the request rate."""
+    if limits.state == "suspended":
+        raise KlingError(1100, "Account exception: the account is suspended")
+    if limits.state == "arrears":
+        raise KlingError(1101, "Account in arrears: top up to continue (postpaid)")
+    if limits.rate_per_second is None:
+        return
+    while usage.recent_ms and usage.recent_ms[0] <= now_ms - 1000:
+        usage.recent_ms.popleft()
+    if len(usage.recent_ms) >= limits.rate_per_second:
+        raise KlingError(
+            1302, f"Too many requests: over the rate limit of {limits.rate_per_second:g} per second"
+        )
+    usage.recent_ms.append(now_ms)
+
+
+def check_submit(limits: Limits, usage: Usage, model: str, cost: float, running: int) -> None:
+    """Refusals that apply to a new task: model permission, concurrency, balance."""
+    if limits.models is not None and model not in limits.models:
+        raise KlingError(1103, f"No permission for model {model}: the account may not use it")
+    if limits.concurrency is not None and running >= limits.concurrency:
+        raise KlingError(1303, CONCURRENCY_MESSAGE)
+    if limits.units is not None and usage.spent + cost > limits.units:
+        left = max(limits.units - usage.spent, 0)
+        raise KlingError(
+            1102, f"Resource pack exhausted: {left:g} units left, the task needs {cost:g}"
+        )
+
+
+def _limit(value: Any, name: str, *, integer: bool) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number or null")
+    if value < 0 or (integer and value != int(value)):
+        raise ValueError(f"{name} must be a non-negative {'integer' if integer else 'number'}")
+    return int(value) if integer else float(value)
+
+
+def _models(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        raise ValueError("models must be a list of model names or null")
+    return tuple(value)

@@ -1,0 +1,128 @@
+"""A callback receiver on 127.0.0.1 for tests: it collects deliveries and can be told to answer
+an error status or to hang."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the receiver got."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or the raw text when it was not JSON
+    answered: int  # the status it was given (0: it hung until released or timed out)
+
+
+class CallbackReceiver:
+    """An HTTP server on a free loopback port; use as a context manager or start()/stop()."""
+
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._changed = threading.Condition()
+        self._deliveries: list[Delivery] = []
+        self._answers: deque[int] = deque()
+        self._release = threading.Event()
+        self._release.set()
+        self.hang_seconds = 30.0
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/callback"
+
+    def start(self) -> CallbackReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> CallbackReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def answer(self, *statuses: int) -> None:
+        """Answer the next requests with these statuses (0 = hang), then 200 again."""
+        with self._changed:
+            self._answers.extend(statuses)
+
+    def hang(self) -> None:
+        """Every request from now on waits (up to hang_seconds) until release()."""
+        self._release.clear()
+
+    def release(self) -> None:
+        self._release.set()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._changed:
+            return list(self._deliveries)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Delivery]:
+        """Block until at least `count` deliveries arrived (or raise TimeoutError)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._deliveries) >= count, timeout):
+                raise TimeoutError(
+                    f"{len(self._deliveries)} of {count} callbacks within {timeout} s"
+                )
+            return list(self._deliveries)
+
+    def _next_answer(self) -> int:
+        with self._changed:
+            return self._answers.popleft() if self._answers else 200
+
+    def _record(self, delivery: Delivery) -> None:
+        with self._changed:
+            self._deliveries.append(delivery)
+            self._changed.notify_all()
+
+    def _wait_released(self) -> None:
+        self._release.wait(self.hang_seconds)
+
+
+def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), _MAX_BODY)
+            raw = self.rfile.read(length)
+            status = receiver._next_answer()
+            hangs = status == 0 or not receiver._release.is_set()
+            if hangs:
+                receiver._wait_released()
+            receiver._record(Delivery("POST", self.path, dict(self.headers), _parse(raw), status))
+            if status == 0:
+                self.close_connection = True
+                return
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
