@@ -94,4 +94,5 @@ def _as_kling_error(exc: Exception) -> KlingError:
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         return KlingError(1200, f"bad request: {exc.description}")
     _log.exception("mock-kling failed on %s %s", request.method, request.path)
+    backend_of(current_app).record_error(exc)
     return KlingError(5000, f"internal error in mock-kling ({type(exc).__name__}); see its log")

@@ -42,21 +42,25 @@ class Backend:
     """One fake Kling. Every public method is thread-safe."""
 
     def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
-        self.config = config or Config()
         self.clock: Clock = clock or SystemClock()
-        self.seed = self.config.seed if self.config.seed is not None else _fresh_seed()
-        self.accounts = Accounts(self.config.key_pairs, self.config.api_keys)
-        self.timings = Timings(self.config.submitted_seconds, self.config.processing_seconds)
-        self.base_url = self.config.public_url or "http://localhost"
         self.lock = threading.RLock()
-        policy = DeliveryPolicy(
-            self.config.callback_attempts,
-            self.config.callback_backoff_seconds,
-            self.config.callback_timeout_seconds,
-        )
-        self.callbacks = CallbackQueue(self.clock, policy)
+        self.callbacks = CallbackQueue(self.clock)
+        self.base_url = "http://localhost"
         self._start_ms = self.clock.now_ms()
+        self._configure(config or Config())
         self._reset_state()
+
+    def _configure(self, config: Config) -> None:
+        self.config = config
+        self.seed = config.seed if config.seed is not None else _fresh_seed()
+        self.accounts = Accounts(config.key_pairs, config.api_keys)
+        self.timings = Timings(config.submitted_seconds, config.processing_seconds)
+        self.base_url = config.public_url or self.base_url
+        self.callbacks.policy = DeliveryPolicy(
+            config.callback_attempts,
+            config.callback_backoff_seconds,
+            config.callback_timeout_seconds,
+        )
 
     def _reset_state(self) -> None:
         self.ids = IdSource(self.seed)
@@ -67,6 +71,7 @@ class Backend:
         self._next_outcomes: list[NextOutcome] = []
         self._limits: dict[str, Limits] = {}
         self._usage: dict[str, Usage] = {}
+        self.errors: list[BaseException] = []  # unexpected exceptions, for tests to re-raise
 
     def reset(self) -> None:
         """Forget tasks, journals, rules, faults and limits; rewind a manual clock to its start."""
@@ -75,6 +80,17 @@ class Backend:
             self._reset_state()
             if isinstance(self.clock, ManualClock):
                 self.clock.reset_to(self._start_ms)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take new settings (accounts, seed, timings, outcomes, limits, callbacks), then reset."""
+        with self.lock:
+            self._configure(config)
+            self.reset()
+
+    def record_error(self, error: BaseException) -> None:
+        """Keep an unexpected exception so a test harness can raise it in the test."""
+        with self.lock:
+            self.errors.append(error)
 
     def close(self) -> None:
         self.callbacks.stop()

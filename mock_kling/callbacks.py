@@ -318,6 +318,16 @@ class CallbackQueue:
             entries = list(self._journal)
         return sorted(entries, key=Attempt.sort_key)
 
+    def wait_for(self, match: Callable[[Attempt], bool], timeout: float) -> Attempt | None:
+        """Block until a journal entry satisfies `match` (returned), or None after `timeout`."""
+
+        def found() -> Attempt | None:
+            return next((entry for entry in self._journal if match(entry)), None)
+
+        with self._cond:
+            self._cond.wait_for(lambda: found() is not None, timeout)
+            return found()
+
     def pending(self) -> int:
         """Notifications not finished (waiting, retrying or in flight)."""
         with self._cond:
@@ -416,6 +426,7 @@ class CallbackQueue:
 
     def _record(self, entry: Attempt) -> None:
         self._journal.append(entry)
+        self._cond.notify_all()
 
     def _job(self, note: _Notification, generation: int) -> None:
         """On a pool thread: one attempt (and the duplicate send it may carry)."""

@@ -34,8 +34,8 @@ class CallbackReceiver:
         self._changed = threading.Condition()
         self._deliveries: list[Delivery] = []
         self._answers: deque[int] = deque()
-        self._release = threading.Event()
-        self._release.set()
+        self._hang_all = False
+        self._releases = 0  # bumped by release(): hanging requests go on
         self.hang_seconds = 30.0
 
     @property
@@ -48,7 +48,7 @@ class CallbackReceiver:
         return self
 
     def stop(self) -> None:
-        self._release.set()
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -66,10 +66,15 @@ class CallbackReceiver:
 
     def hang(self) -> None:
         """Every request from now on waits (up to hang_seconds) until release()."""
-        self._release.clear()
+        with self._changed:
+            self._hang_all = True
 
     def release(self) -> None:
-        self._release.set()
+        """Let every hanging request go on, and stop hanging new ones."""
+        with self._changed:
+            self._hang_all = False
+            self._releases += 1
+            self._changed.notify_all()
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -94,8 +99,13 @@ class CallbackReceiver:
             self._deliveries.append(delivery)
             self._changed.notify_all()
 
-    def _wait_released(self) -> None:
-        self._release.wait(self.hang_seconds)
+    def _hang(self, always: bool) -> None:
+        """Wait up to hang_seconds (for a `0` answer, or in hang() mode) until release()."""
+        with self._changed:
+            if not (always or self._hang_all):
+                return
+            releases = self._releases
+            self._changed.wait_for(lambda: self._releases != releases, self.hang_seconds)
 
 
 def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
@@ -104,9 +114,7 @@ def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
             length = min(int(self.headers.get("Content-Length") or 0), _MAX_BODY)
             raw = self.rfile.read(length)
             status = receiver._next_answer()
-            hangs = status == 0 or not receiver._release.is_set()
-            if hangs:
-                receiver._wait_released()
+            receiver._hang(always=status == 0)
             receiver._record(Delivery("POST", self.path, dict(self.headers), _parse(raw), status))
             if status == 0:
                 self.close_connection = True

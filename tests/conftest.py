@@ -21,6 +21,8 @@ from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 
 from .images import png_b64
 
+pytest_plugins = ["pytester"]
+
 API_PATH = "/v1/videos/multi-image2video"
 RESELLER_PATH = "/kling/v1/videos/multi-image2video"
 API_KEY = "sk-test-reseller-key"
