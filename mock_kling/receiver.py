@@ -30,7 +30,9 @@ class CallbackReceiver:
     def __init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._changed = threading.Condition()
         self._deliveries: list[Delivery] = []
         self._answers: deque[int] = deque()

@@ -23,7 +23,10 @@ class ServerThread:
             host, 0, app, threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="mock-kling-server", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="mock-kling-server",
+            daemon=True,
         )
 
     @property
