@@ -17,6 +17,7 @@ from .journal import summarize
 from .validation import parse_paging
 
 blueprint = Blueprint("api", __name__)
+PREFIXES = ("/v1", "/kling/v1")  # every prefix a vendor profile may serve
 _PATH = "/videos/multi-image2video"
 _ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "list"}
 
@@ -24,10 +25,13 @@ _ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "lis
 @blueprint.before_request
 def _admit() -> ResponseReturnValue | None:
     """Authenticate, then apply injected faults, the account's state and its rate limit."""
+    backend = current_backend()
+    prefix = next(p for p in PREFIXES if request.blueprint == blueprint_name(p))
+    if prefix not in backend.profile.prefixes:
+        raise KlingError(1203, f"no such resource: {request.method} {request.path}")
     headers = request.headers.getlist("Authorization")
     if len(headers) > 1:
         raise KlingError(1002, "Authorization header must be sent once (got it more than once)")
-    backend = current_backend()
     g.account = backend.authenticate(headers[0] if headers else None)
     endpoint = _ENDPOINTS.get((request.endpoint or "").rpartition(".")[2], "any")
     fault = backend.admit(g.account, endpoint)
@@ -38,9 +42,10 @@ def _admit() -> ResponseReturnValue | None:
 def create_task() -> ResponseReturnValue:
     body = _json_body()
     g.body_summary = summarize(body)
-    task = current_backend().create_task(g.account, body)
+    backend = current_backend()
+    task = backend.create_task(g.account, body)
     g.body_summary = summarize(body, task.request.images)
-    return _ok(wire.created(task))
+    return _ok(wire.created(task, backend.profile.create_data))
 
 
 @blueprint.get(f"{_PATH}/<path:ref>")
@@ -57,6 +62,11 @@ def list_tasks() -> ResponseReturnValue:
     tasks = backend.list_tasks(g.account, page_num, page_size)
     now, media_url = backend.now_ms(), _media_url()
     return _ok([wire.task_object(task, task.step_at(now), media_url) for task in tasks])
+
+
+def blueprint_name(prefix: str) -> str:
+    """The name the API blueprint is registered under for `prefix`."""
+    return "api" + prefix.replace("/", "_")
 
 
 def _apply(fault: Fault) -> ResponseReturnValue | None:

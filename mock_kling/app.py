@@ -17,7 +17,7 @@ from .errors import KlingError
 from .journal import RequestRecord
 
 _log = logging.getLogger("mock_kling")
-_API_PREFIXES = ("/v1/", "/kling/v1/")
+_API_PREFIXES = tuple(prefix + "/" for prefix in api.PREFIXES)
 
 
 def create_app(
@@ -32,8 +32,8 @@ def create_app(
     app.extensions[EXTENSION] = backend
     app.before_request(_assign_request_id)
     app.after_request(_journal)
-    app.register_blueprint(api.blueprint, url_prefix="/v1")
-    app.register_blueprint(api.blueprint, url_prefix="/kling/v1", name="kling_api")
+    for prefix in api.PREFIXES:  # each request is checked against the profile's prefixes
+        app.register_blueprint(api.blueprint, url_prefix=prefix, name=api.blueprint_name(prefix))
     app.register_blueprint(control.blueprint, url_prefix="/__mock__")
     app.register_blueprint(media.blueprint, url_prefix=wire.MEDIA_PATH)
     app.register_error_handler(Exception, _render_error)

@@ -25,8 +25,12 @@ class Accounts:
     """The accounts the fake knows, looked up from an Authorization header."""
 
     def __init__(
-        self, key_pairs: dict[str, str] | None = None, api_keys: list[str] | None = None
+        self,
+        key_pairs: dict[str, str] | None = None,
+        api_keys: list[str] | None = None,
+        jwt: bool = True,
     ) -> None:
+        self._jwt = jwt
         self._by_access_key = {
             ak: Account(ak, access_key=ak, secret_key=sk) for ak, sk in (key_pairs or {}).items()
         }
@@ -44,6 +48,8 @@ class Accounts:
             raise KlingError(1002, "Authorization must be 'Bearer <token>' with exactly one space")
         if token in self._by_api_key:
             return self._by_api_key[token]
+        if not self._jwt:
+            raise KlingError(1002, "Authorization token is invalid: this API takes a plain API key")
         return self._verify_jwt(token, now_ms)
 
     def _verify_jwt(self, token: str, now_ms: int) -> Account:

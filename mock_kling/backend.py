@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import wire
+from . import profiles, wire
 from .auth import Account, Accounts
 from .callbacks import CallbackQueue, DeliveryPolicy
 from .clock import Clock, ManualClock, SystemClock
@@ -19,6 +19,7 @@ from .ids import IdSource
 from .journal import RequestJournal
 from .limits import Limits, Usage, check_request, check_submit
 from .outcomes import Outcome, Timings, from_prompt
+from .profiles import JWT
 from .store import TaskStore
 from .tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
 from .validation import parse_create
@@ -53,7 +54,8 @@ class Backend:
     def _configure(self, config: Config) -> None:
         self.config = config
         self.seed = config.seed if config.seed is not None else _fresh_seed()
-        self.accounts = Accounts(config.key_pairs, config.api_keys)
+        self.profile = profiles.get(config.profile)
+        self.accounts = Accounts(config.key_pairs, config.api_keys, jwt=JWT in self.profile.auth)
         self.timings = Timings(config.submitted_seconds, config.processing_seconds)
         self.base_url = config.public_url or self.base_url
         self.callbacks.policy = DeliveryPolicy(
@@ -115,7 +117,7 @@ class Backend:
 
     def create_task(self, account: Account, body: Any) -> Task:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
-        request = parse_create(body)
+        request = parse_create(body, self.profile)
         with self.lock:
             account_id, now = account.account_id, self.now_ms()
             self._check_unique(account_id, request.external_task_id)

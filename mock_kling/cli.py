@@ -14,9 +14,10 @@ from .app import create_app
 from .auth import make_token
 from .backend import Backend
 from .clock import Clock, ManualClock, SystemClock
-from .config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from .config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from .limits import Limits
 from .outcomes import RESULTS
+from .profiles import JWT, PROFILES
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -35,6 +36,12 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option("--secret-key", multiple=True, help="Secret key of the access key in that position."),
     _option("--api-key", multiple=True, help="Plain bearer key (resellers' style); repeatable."),
     _option("--seed", type=int, help="Seeds ids and random outcomes; default: random, printed."),
+    _option(
+        "--profile",
+        type=click.Choice(list(PROFILES)),
+        default="official",
+        help="The vendor to play: prefix, auth, request rules, answer shape.",
+    ),
     _option(
         "--clock",
         type=click.Choice(["system", "manual"]),
@@ -124,14 +131,17 @@ def _config(options: dict[str, Any]) -> Config:
     if len(access) != len(secret):
         raise click.UsageError("give one --secret-key for each --access-key, in the same order")
     pairs = dict(zip(access, secret, strict=True))
-    if not pairs and not options["api_key"]:
+    api_keys = list(options["api_key"])
+    if not pairs and not api_keys:
         pairs = {DEV_ACCESS_KEY: DEV_SECRET_KEY}
+        api_keys = [] if JWT in PROFILES[options["profile"]].auth else [DEV_API_KEY]
     limits = Limits(options["concurrency"], options["units"], options["rate_limit"])
     public_url = options["public_url"]
     return Config(
         key_pairs=pairs,
-        api_keys=list(options["api_key"]),
+        api_keys=api_keys,
         seed=options["seed"],
+        profile=options["profile"],
         submitted_seconds=options["submitted_seconds"],
         processing_seconds=options["processing_seconds"],
         outcome=options["outcome"],
@@ -146,20 +156,18 @@ def _config(options: dict[str, Any]) -> Config:
 
 
 def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
-    config = backend.config
+    config, profile = backend.config, backend.profile
     lines = [
         f"mock-kling {__version__} listening on {base_url}",
-        f"  seed {backend.seed}, clock {clock_kind}",
-        f"  official: {base_url}/v1/videos/multi-image2video",
-        f"  reseller: {base_url}/kling/v1/videos/multi-image2video",
-        f"  control:  {base_url}/__mock__/openapi.json",
+        f"  profile {profile.name}: {profile.title}; seed {backend.seed}; clock {clock_kind}",
     ]
-    lines += [
-        f"  JWT account: access key {ak!r}, secret key {sk!r}"
-        for ak, sk in config.key_pairs.items()
-    ]
+    lines += [f"  API: {base_url}{prefix}/videos/multi-image2video" for prefix in profile.prefixes]
+    lines.append(f"  control: {base_url}/__mock__/openapi.json")
+    if JWT in profile.auth:
+        for access_key, secret_key in config.key_pairs.items():
+            lines.append(f"  JWT account: access key {access_key!r}, secret key {secret_key!r}")
     lines += [f"  API key account: {key!r}" for key in config.api_keys]
-    if DEV_ACCESS_KEY in config.key_pairs:
+    if JWT in profile.auth and DEV_ACCESS_KEY in config.key_pairs:
         lines.append(
             f'  try: curl -H "Authorization: Bearer $(mock-kling token)" '
             f'"{base_url}/v1/videos/multi-image2video?pageNum=1&pageSize=10"'

@@ -9,6 +9,7 @@ from .limits import Limits
 
 DEV_ACCESS_KEY = "mock-access-key"
 DEV_SECRET_KEY = "mock-secret-key-0123456789abcdef"  # 32 bytes, as HS256 wants
+DEV_API_KEY = "sk-mock-kling"  # the resellers' profiles take plain keys
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 4 images of 10 MB in base64 (~56 MB) and the text fields
 MEDIA_RETENTION_DAYS = 30
 
@@ -20,6 +21,7 @@ class Config:
     key_pairs: dict[str, str] = field(default_factory=lambda: {DEV_ACCESS_KEY: DEV_SECRET_KEY})
     api_keys: list[str] = field(default_factory=list)
     seed: int | None = None  # None: drawn from the OS at start, and reported
+    profile: str = "official"  # the vendor whose API the fake plays (mock_kling.profiles)
     submitted_seconds: float = 2.0
     processing_seconds: float = 8.0
     outcome: str = "succeed"  # every task's result unless chosen otherwise

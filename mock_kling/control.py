@@ -158,7 +158,7 @@ def add_callback_fault() -> ResponseReturnValue:
 
 @blueprint.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return _json(openapi_document())
+    return _json(openapi_document(current_backend().profile.name))
 
 
 def _task_view(task: Task) -> dict[str, Any]:

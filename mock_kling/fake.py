@@ -15,9 +15,8 @@ from .faults import FaultRule
 from .journal import RequestRecord
 from .limits import Limits
 from .outcomes import Outcome
+from .profiles import JWT
 from .tasks import TERMINAL, Task
-
-API_PATH = "/v1/videos/multi-image2video"
 
 
 class KlingFake:
@@ -49,8 +48,8 @@ class KlingFake:
 
     @property
     def api_url(self) -> str:
-        """The create/list URL under the official prefix."""
-        return self.base_url + API_PATH
+        """The create/list URL under the profile's prefix (`/v1` for the official API)."""
+        return f"{self.base_url}{self.backend.profile.prefix}/videos/multi-image2video"
 
     @property
     def access_key(self) -> str:
@@ -71,8 +70,11 @@ class KlingFake:
         secret = self.backend.config.key_pairs[access_key]
         return make_token(access_key, secret, self.backend.now_ms() / 1000, ttl_seconds)
 
-    def headers(self, api_key: bool = False) -> dict[str, str]:
-        """A fresh `Authorization` header: a JWT, or the first plain API key."""
+    def headers(self, api_key: bool | None = None) -> dict[str, str]:
+        """A fresh `Authorization` header: a JWT, or the first plain API key (the default for
+        profiles that take only keys)."""
+        if api_key is None:
+            api_key = JWT not in self.backend.profile.auth
         credential = self.api_key if api_key else self.token()
         if credential is None:
             raise ValueError("this fake has no API key; give one with api_keys=[...]")

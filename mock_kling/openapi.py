@@ -6,23 +6,24 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import __version__, contracts
+from . import __version__, contracts, profiles
 
 _API = "/videos/multi-image2video"
 _ROOT_ONLY = ("$schema", "$id", "definitions")
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document(profile_name: str) -> dict[str, Any]:
+    profile = profiles.get(profile_name)
     paths: dict[str, Any] = {}
-    for prefix in ("/v1", "/kling/v1"):
+    for prefix in profile.prefixes:
         paths[prefix + _API] = {"post": _create(prefix), "get": _list(prefix)}
         paths[prefix + _API + "/{id}"] = {"get": _query(prefix)}
     paths.update(_control_paths())
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "mock-kling: Kling multi-image2video API fake",
+            "title": f"mock-kling: Kling multi-image2video API fake ({profile.name} profile)",
             "version": __version__,
             "description": "Kling's routes under /v1 (JWT) and /kling/v1 (resellers), "
             "and the fake's control API under /__mock__/.",
@@ -30,18 +31,22 @@ def _document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {name: _schema(name) for name in contracts.SCHEMA_NAMES if name != "common"},
+            "schemas": {
+                name: _schema(profile_name, name)
+                for name in contracts.SCHEMA_NAMES
+                if name != "common"
+            },
         },
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The document (shared and cached: do not mutate)."""
-    return _document()
+def openapi_document(profile_name: str = "official") -> dict[str, Any]:
+    """The document for a vendor profile (shared and cached: do not mutate)."""
+    return _document(profile_name)
 
 
-def _schema(name: str) -> dict[str, Any]:
-    schema = contracts.schema(name)
+def _schema(profile_name: str, name: str) -> dict[str, Any]:
+    schema = profiles.schema(profile_name, name)
     for key in _ROOT_ONLY:
         schema.pop(key, None)
     return schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,23 +14,11 @@ if TYPE_CHECKING:
 SUBMITTED, PROCESSING, SUCCEED, FAILED = "submitted", "processing", "succeed", "failed"
 TERMINAL = frozenset({SUCCEED, FAILED})
 
-# Output frame size by (mode, aspect_ratio): kling-v1-6 renders std at 720p and pro at 1080p.
-FRAME_SIZES: dict[tuple[str, str], tuple[int, int]] = {
-    ("std", "16:9"): (1280, 720),
-    ("std", "9:16"): (720, 1280),
-    ("std", "1:1"): (720, 720),
-    ("pro", "16:9"): (1920, 1080),
-    ("pro", "9:16"): (1080, 1920),
-    ("pro", "1:1"): (1080, 1080),
-}
-
-# Resource units charged when a task succeeds (the fake's table; Kling bills by mode and duration).
-UNIT_COST: dict[tuple[str, str], str] = {
-    ("std", "5"): "1",
-    ("std", "10"): "2",
-    ("pro", "5"): "3.5",
-    ("pro", "10"): "7",
-}
+# kling-v1-6 renders std at 720p and pro at 1080p: the short side of the frame.
+SHORT_SIDE = {"std": 720, "pro": 1080}
+# Resource units a second of video costs (the fake's table: std 5 s = 1, pro 5 s = 3.5).
+UNITS_PER_SECOND = {"std": 0.2, "pro": 0.7}
+_RATIO = re.compile(r"^([1-9][0-9]{0,3}):([1-9][0-9]{0,3})$")
 
 
 @dataclass(frozen=True)
@@ -53,11 +42,20 @@ class TaskRequest:
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        return FRAME_SIZES[(self.mode, self.aspect_ratio)]
+        """(width, height): 16:9 std is 1280x720, 9:16 pro 1080x1920; an unreadable or extreme
+        ratio (a free-string vendor) renders 16:9."""
+        match = _RATIO.match(self.aspect_ratio)
+        width, height = (int(match[1]), int(match[2])) if match else (16, 9)
+        if not 1 / 2.5 <= width / height <= 2.5:
+            width, height = 16, 9
+        short = SHORT_SIDE[self.mode]
+        long = round(short * max(width, height) / min(width, height) / 2) * 2
+        return (long, short) if width >= height else (short, long)
 
     @property
     def unit_cost(self) -> str:
-        return UNIT_COST[(self.mode, self.duration)]
+        """`final_unit_deduction` of a successful task, as Kling writes it (a string)."""
+        return f"{UNITS_PER_SECOND[self.mode] * float(self.duration):g}"
 
 
 @dataclass(frozen=True)

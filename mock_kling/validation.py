@@ -8,9 +8,10 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import contracts
+from . import profiles
 from .errors import KlingError
 from .images import ImageInfo, ImageRuleError, inspect_image
+from .profiles import Profile
 from .tasks import TaskRequest
 
 PAGE_NUM_RANGE = (1, 1000)
@@ -19,11 +20,12 @@ _PAGE_DEFAULTS = {"pageNum": 1, "pageSize": 30}
 _PATTERN_RULES = {"callback_url": "must be empty or an http(s) URL"}
 
 
-def parse_create(body: Any) -> TaskRequest:
-    """Validate a create-task body against the contract, then the image rules."""
+def parse_create(body: Any, profile: Profile | None = None) -> TaskRequest:
+    """Validate a create-task body against the (vendor's) contract, then the image rules."""
+    profile = profile or profiles.get("official")
     if not isinstance(body, dict):
         raise KlingError(1200, f"request body must be a JSON object (got {_json_type(body)})")
-    error = best_match(contracts.validator("create_request").iter_errors(body))
+    error = best_match(profiles.validator(profile.name, "create_request").iter_errors(body))
     if error is not None:
         raise _refusal(error)
     images = []
@@ -32,7 +34,7 @@ def parse_create(body: Any) -> TaskRequest:
             images.append(inspect_image(item["image"]))
         except ImageRuleError as exc:
             raise KlingError(1201, f"image_list[{index}].image {exc}") from None
-    return _to_request(body, tuple(images))
+    return _to_request(body, tuple(images), profile)
 
 
 def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
@@ -55,10 +57,14 @@ def _int_param(args: Mapping[str, str], name: str, bounds: tuple[int, int]) -> i
     return int(raw)
 
 
-def _to_request(body: dict[str, Any], images: tuple[ImageInfo, ...]) -> TaskRequest:
+def _to_request(
+    body: dict[str, Any], images: tuple[ImageInfo, ...], profile: Profile
+) -> TaskRequest:
     watermark = body.get("watermark_info") or {}
+    for alias, field_name in profile.aliases.items():
+        body = {**body, field_name: body.get(field_name) or body.get(alias)}
     return TaskRequest(
-        prompt=body["prompt"],
+        prompt=body.get("prompt") or "",
         images=images,
         model_name=body.get("model_name") or "kling-v1-6",
         negative_prompt=body.get("negative_prompt") or "",
@@ -73,9 +79,9 @@ def _to_request(body: dict[str, Any], images: tuple[ImageInfo, ...]) -> TaskRequ
 
 def _refusal(error: ValidationError) -> KlingError:
     field = _field_name(error.absolute_path)
-    if error.validator == "enum" and field == "model_name":
+    if error.validator == "enum" and field in ("model_name", "model"):
         return KlingError(
-            1203, f"model_name {_show(error.instance)} does not exist; supported: kling-v1-6"
+            1203, f"{field} {_show(error.instance)} does not exist; supported: kling-v1-6"
         )
     return KlingError(1201, _describe(error, field))
 
@@ -105,6 +111,9 @@ def _describe(error: ValidationError, field: str) -> str:
         return f"{field} must have {bound} {expected} item(s) (got {len(value)})"
     if keyword == "not" and field.endswith(".image"):
         return f"{field} must be raw base64 without a data: URI prefix"
+    if keyword == "anyOf" and not field:
+        names = " or ".join(next(iter(option["required"])) for option in expected)
+        return f"{names} is required"
     if keyword == "pattern":
         rule = _PATTERN_RULES.get(field, f"must match {expected}")
         return f"{field} {rule} (got {_show(value)})"

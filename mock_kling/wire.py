@@ -19,15 +19,16 @@ def error_body(error: KlingError, request_id: str) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "request_id": request_id}
 
 
-def created(task: Task) -> dict[str, Any]:
-    """`data` of the create response: the task as it is at creation."""
-    return {
+def created(task: Task, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`data` of the create response: the task as it is at creation (only `keys`, if given)."""
+    data = {
         "task_id": task.task_id,
         "task_status": task.timeline[0].status,
         "task_info": _task_info(task),
         "created_at": task.created_at,
         "updated_at": task.timeline[0].at_ms,
     }
+    return data if keys is None else {key: data[key] for key in keys}
 
 
 def task_object(task: Task, step: Step, media_url: str) -> dict[str, Any]:

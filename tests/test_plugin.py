@@ -178,3 +178,30 @@ def test_{n}(kling_fake):
     pytester.makepyfile("import requests\n" + tests)
     result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=8)
+
+
+def test_profile_marker_and_back(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        IMAGES = [{"image": "https://example.com/a.png"}]
+
+        @pytest.mark.kling(profile="newapi")
+        def test_newapi(kling_fake):
+            assert kling_fake.api_url.endswith("/kling/v1/videos/multi-image2video")
+            answer = requests.post(kling_fake.api_url, json={"image_list": IMAGES, "prompt": "p", "model": "kling-v1-6"},
+                                   headers=kling_fake.headers())
+            assert set(answer.json()["data"]) == {"task_id", "task_status"}
+            refused = requests.post(kling_fake.api_url, json={"image_list": IMAGES, "prompt": "p"},
+                                    headers=kling_fake.headers())
+            assert refused.json()["message"] == "model or model_name is required"
+
+        def test_official_again(kling_fake):
+            assert kling_fake.api_url.endswith("/v1/videos/multi-image2video")
+            answer = requests.post(kling_fake.api_url, json={"image_list": IMAGES, "prompt": "p"},
+                                   headers=kling_fake.headers())
+            assert answer.json()["data"]["task_info"] == {}
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

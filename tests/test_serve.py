@@ -247,3 +247,26 @@ def _ffprobe(path: Path) -> dict[str, Any]:
     )
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
+
+
+def test_serve_a_vendor_profile():
+    server = Server("--profile", "chainhub", "--seed", "1")
+    try:
+        assert "profile chainhub" in server.banner
+        assert "API key account: 'sk-mock-kling'" in server.banner
+        headers = {"Authorization": "Bearer sk-mock-kling"}
+        body = {
+            "model_name": "kling-v1-6",
+            "mode": "pro",
+            "duration": "5",
+            "aspect_ratio": "4:3",
+            "image_list": [{"image": "https://example.com/a.png"}],
+            "prompt": "p",
+        }
+        url = server.url + "/kling/v1/videos/multi-image2video"
+        assert requests.post(url, json=body, headers=headers, timeout=10).json()["code"] == 0
+        del body["mode"]
+        refused = requests.post(url, json=body, headers=headers, timeout=10).json()
+        assert (refused["code"], refused["message"]) == (1201, "mode is required")
+    finally:
+        server.stop()

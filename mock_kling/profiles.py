@@ -1,0 +1,133 @@
+"""Vendor profiles as data: Kling's official API and the resellers in the seed documents, each
+with its prefix, auth style, request rules and answer shape; and their contracts, derived from
+the base contracts plus each vendor's documented differences."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from . import contracts
+
+JWT, KEY = "jwt", "key"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One vendor's version of the API. Where its documents are silent, Kling's rules apply
+    (every reseller forwards to Kling)."""
+
+    name: str
+    title: str
+    prefixes: tuple[str, ...] = ("/kling/v1",)
+    auth: tuple[str, ...] = (KEY,)
+    required: tuple[str, ...] = ("image_list", "prompt")
+    aliases: dict[str, str] = field(default_factory=dict)  # vendor field -> Kling field
+    require_one_of: tuple[str, ...] = ()  # at least one of these (a field and its alias)
+    free_strings: tuple[str, ...] = ()  # enum fields the vendor documents as free strings
+    create_data: tuple[str, ...] | None = None  # keys of `data` in the create answer; None: all
+    request_id_documented: bool = True
+    differences: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """The prefix a client of this vendor uses."""
+        return self.prefixes[-1] if self.name != "official" else "/v1"
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile(
+            "official",
+            "Kling official API (api-singapore.klingai.com)",
+            prefixes=("/v1", "/kling/v1"),
+            auth=(JWT, KEY),
+            differences="JWT (HS256, iss = access key); `model_name` optional; the fake also "
+            "serves /kling/v1 and plain keys, so one server covers every client",
+        ),
+        Profile(
+            "newapi",
+            "new-api gateways (your-domain.com, api.ezmodel.cloud)",
+            required=("image_list", "prompt"),
+            aliases={"model": "model_name"},
+            require_one_of=("model", "model_name"),
+            create_data=("task_id", "task_status"),
+            request_id_documented=False,
+            differences="`model` required (`model_name` accepted as its alias); create answers "
+            "`data{task_id, task_status}` only; plain key",
+        ),
+        Profile(
+            "chainhub",
+            "chainhub proxy (api.chainhub.tech)",
+            required=("model_name", "mode", "duration", "image_list", "prompt"),
+            free_strings=("aspect_ratio",),
+            differences="`model_name`, `mode` and `duration` required; `aspect_ratio` a free "
+            "string; plain key",
+        ),
+        Profile(
+            "cometapi",
+            "CometAPI (api.cometapi.com)",
+            required=("image_list",),
+            request_id_documented=False,
+            differences="only `image_list` required (`prompt` optional); `request_id` not in "
+            "its create schema; plain key",
+        ),
+    )
+}
+
+
+def get(name: str) -> Profile:
+    """The profile called `name`; KeyError lists the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+@functools.cache
+def _derived(profile_name: str, schema_name: str) -> dict[str, Any]:
+    profile, schema = get(profile_name), contracts.schema(schema_name)
+    if schema_name == "create_request":
+        _request_rules(profile, schema)
+    if schema_name in ("create_response", "query_response", "list_response"):
+        _answer_rules(profile, schema_name, schema)
+    return schema
+
+
+def schema(profile_name: str, schema_name: str) -> dict[str, Any]:
+    """Contract `schema_name` as vendor `profile_name` documents it (a fresh copy)."""
+    return copy.deepcopy(_derived(profile_name, schema_name))
+
+
+@functools.cache
+def validator(profile_name: str, schema_name: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(_derived(profile_name, schema_name))
+
+
+def _request_rules(profile: Profile, schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    schema["required"] = list(profile.required)
+    for alias, field_name in profile.aliases.items():
+        properties[alias] = copy.deepcopy(properties[field_name])
+        properties[alias]["$comment"] = f"{profile.name}: alias of {field_name}"
+    if profile.require_one_of:
+        schema["anyOf"] = [{"required": [name]} for name in profile.require_one_of]
+    for name in profile.free_strings:
+        del properties[name]["enum"]
+        properties[name]["$comment"] = f"{profile.name}: documented as a free string"
+    if "prompt" not in profile.required:
+        del properties["prompt"]["minLength"]  # optional: "" means not set
+
+
+def _answer_rules(profile: Profile, schema_name: str, schema: dict[str, Any]) -> None:
+    envelope = schema["allOf"][0]
+    if not profile.request_id_documented:
+        envelope["required"] = [key for key in envelope["required"] if key != "request_id"]
+    if schema_name == "create_response" and profile.create_data is not None:
+        data = schema["allOf"][1]["properties"]["data"]
+        data["required"] = list(profile.create_data)
