@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from .journal import RequestJournal
 from .limits import Limits, Usage, check_request, check_submit
 from .outcomes import Outcome, Timings, from_prompt
 from .profiles import JWT
+from .state import plan_event, task_event
 from .store import TaskStore
 from .tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
 from .validation import parse_create
@@ -48,6 +50,7 @@ class Backend:
         self.callbacks = CallbackQueue(self.clock)
         self.base_url = "http://localhost"
         self._start_ms = self.clock.now_ms()
+        self.persist: Callable[[dict[str, Any]], None] | None = None  # see state.attach
         self._configure(config or Config())
         self._reset_state()
 
@@ -82,6 +85,7 @@ class Backend:
             self._reset_state()
             if isinstance(self.clock, ManualClock):
                 self.clock.reset_to(self._start_ms)
+            self._save({"kind": "reset", "now_ms": self.now_ms()})
 
     def reconfigure(self, config: Config) -> None:
         """Take new settings (accounts, seed, timings, outcomes, limits, callbacks), then reset."""
@@ -135,11 +139,19 @@ class Backend:
                 timeline=outcome.timeline(now, self.timings),
                 outcome=outcome,
             )
-            self.store.add(task)
-            usage.active.append(task)
-            usage.spent += cost
+            self.adopt(task)
+            self._save(task_event(task))  # before the client hears of it: nothing answered is lost
             self._notify(task, task.timeline)
             return task
+
+    def adopt(self, task: Task) -> None:
+        """Store a task and count it against its account (new, or restored from a state file)."""
+        with self.lock:
+            self.store.add(task)
+            self.ids.reserve(task.task_id, task.video_id)
+            usage = self._usage_of(task.account_id)
+            usage.active.append(task)
+            usage.spent += float(task.request.unit_cost)
 
     def find_task(self, account: Account, ref: str) -> Task:
         """The account's task by task_id or external_task_id; 404/1203 when it has none."""
@@ -174,6 +186,7 @@ class Backend:
             raise KlingError(1200, "the clock is the system clock; start with --clock manual")
         clock = self.clock
         self.callbacks.settle(clock.now_ms() + round(seconds * 1000), clock.set_ms)
+        self._save({"kind": "clock", "now_ms": clock.now_ms()})
         return clock.now_ms()
 
     def all_tasks(self) -> list[Task]:
@@ -193,8 +206,8 @@ class Backend:
             task, now = self.task(task_id), self.now_ms()
             reached = self._running_steps(task, now)
             future = outcome.steps_after(reached[-1].status, now, self.timings)
-            self._replan(task, reached, future, now)
             task.outcome = outcome
+            self._replan(task, reached, future, now)
             return task
 
     def force_next_transition(self, task_id: str) -> Task:
@@ -228,8 +241,14 @@ class Backend:
     def set_limits(self, account_id: str, data: Any) -> Limits:
         """Change an account's limits from control-API JSON (ValueError when bad)."""
         with self.lock:
-            self._limits[account_id] = self.limits(account_id).updated(data)
-            return self._limits[account_id]
+            limits = self._limits[account_id] = self.limits(account_id).updated(data)
+            self._save({"kind": "limits", "account": account_id, "limits": limits.to_json()})
+            return limits
+
+    def changed_limits(self) -> dict[str, Limits]:
+        """Accounts whose limits were changed through the control API."""
+        with self.lock:
+            return dict(self._limits)
 
     def usage(self, account_id: str) -> dict[str, Any]:
         with self.lock:
@@ -272,8 +291,18 @@ class Backend:
         self, task: Task, reached: tuple[Step, ...], future: tuple[Step, ...], now: int
     ) -> None:
         task.timeline = reached + future
+        self._save(plan_event(task))
         self.callbacks.cancel_pending(task.task_id, after_ms=now)
         self._notify(task, future)
+
+    def notify(self, task: Task, steps: tuple[Step, ...]) -> None:
+        """Queue callbacks for `steps` of `task` (restored tasks re-queue what was not sent)."""
+        with self.lock:
+            self._notify(task, steps)
+
+    def _save(self, event: dict[str, Any]) -> None:
+        if self.persist is not None:
+            self.persist(event)
 
     def _notify(self, task: Task, steps: tuple[Step, ...]) -> None:
         url = task.request.callback_url

@@ -206,6 +206,7 @@ class CallbackQueue:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mock-kling-cb")
+        self.on_record: Callable[[Attempt], None] | None = None  # e.g. persistence
 
     # -- feeding ----------------------------------------------------------------------------
 
@@ -328,6 +329,12 @@ class CallbackQueue:
             self._cond.wait_for(lambda: found() is not None, timeout)
             return found()
 
+    def restore(self, entries: list[Attempt]) -> None:
+        """Put back a saved journal (after a restart); new notifications number after it."""
+        with self._cond:
+            self._journal.extend(entries)
+            self._next_seq = max([self._next_seq, *(entry.seq + 1 for entry in entries)])
+
     def pending(self) -> int:
         """Notifications not finished (waiting, retrying or in flight)."""
         with self._cond:
@@ -426,6 +433,8 @@ class CallbackQueue:
 
     def _record(self, entry: Attempt) -> None:
         self._journal.append(entry)
+        if self.on_record is not None:
+            self.on_record(entry)
         self._cond.notify_all()
 
     def _job(self, note: _Notification, generation: int) -> None:

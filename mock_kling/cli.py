@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from waitress.server import create_server
 
 from . import __version__
 from .app import create_app
@@ -18,6 +17,8 @@ from .config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from .limits import Limits
 from .outcomes import RESULTS
 from .profiles import JWT, PROFILES
+from .serving import GracefulServer, run_until_stopped
+from .state import StateFile, attach, detach
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -71,6 +72,12 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option("--callback-timeout", type=click.FloatRange(min=0.01), default=5.0, help="Seconds."),
     _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
     _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
+    _option(
+        "--state",
+        type=click.Path(dir_okay=False),
+        help="Keep tasks and journals in this "
+        "file across restarts (JSON Lines; written before each answer).",
+    ),
 )
 
 
@@ -89,26 +96,28 @@ def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @_serve_options
 def serve(**options: Any) -> None:
-    """Start the fake on a production WSGI server (waitress)."""
+    """Start the fake on a production WSGI server (waitress); SIGTERM stops it gracefully."""
     config = _config(options)
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
     backend = Backend(config, clock)
-    app = create_app(backend=backend)
-    server = create_server(
-        app,
-        host=options["host"],
-        port=options["port"],
-        threads=options["threads"],
-        ident="mock-kling",
+    state = StateFile(options["state"]) if options["state"] else None
+    if state is not None:
+        attach(backend, state)
+    server = GracefulServer(
+        create_app(backend=backend), options["host"], options["port"], options["threads"]
     )
-    base_url = f"http://{_url_host(options['host'])}:{_bound_port(server)}"
+    base_url = f"http://{_url_host(options['host'])}:{server.port}"
     backend.base_url = config.public_url or base_url
     _print_banner(base_url, backend, options["clock"])
-    try:
-        server.run()
-    finally:
-        backend.close()
+
+    def shut_down() -> None:
+        backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
+        if state is not None:
+            detach(backend, state)
+        click.echo("mock-kling stopped")
+
+    run_until_stopped(server, shut_down)
 
 
 @main.command()
@@ -173,13 +182,6 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
             f'"{base_url}/v1/videos/multi-image2video?pageNum=1&pageSize=10"'
         )
     click.echo("\n".join(lines))
-
-
-def _bound_port(server: object) -> int:
-    # One socket: `effective_port`; several (a name with IPv4 and IPv6): `effective_listen`.
-    listen = getattr(server, "effective_listen", None)
-    port: int = listen[0][1] if listen else getattr(server, "effective_port")  # noqa: B009
-    return port
 
 
 def _url_host(host: str) -> str:

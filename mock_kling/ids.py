@@ -29,6 +29,11 @@ class IdSource:
                     self._issued.add(candidate)
                     return candidate
 
+    def reserve(self, *ids: str) -> None:
+        """Never issue these (ids restored from a saved state)."""
+        with self._lock:
+            self._issued.update(ids)
+
     def request_id(self) -> str:
         """A version-4 UUID string, drawn from the seeded generator."""
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,10 +36,13 @@ class RequestJournal:
     def __init__(self, limit: int = 10_000) -> None:
         self._records: deque[RequestRecord] = deque(maxlen=limit)
         self._lock = threading.Lock()
+        self.on_add: Callable[[RequestRecord], None] | None = None  # e.g. persistence
 
     def add(self, record: RequestRecord) -> None:
         with self._lock:
             self._records.append(record)
+            if self.on_add is not None:
+                self.on_add(record)
 
     def all(self) -> list[RequestRecord]:
         with self._lock:
