@@ -14,6 +14,7 @@ from .auth import make_token
 from .backend import Backend
 from .clock import Clock, ManualClock, SystemClock
 from .config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
+from .contract_cli import contract
 from .limits import Limits
 from .outcomes import RESULTS
 from .profiles import JWT, PROFILES
@@ -186,3 +187,6 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+main.add_command(contract)

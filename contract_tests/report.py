@@ -1,0 +1,145 @@
+"""The suite's report: check results, observations on the spec's open questions and the
+fake-vs-target drift table, gathered from test reports and written as JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .questions import QUESTIONS
+
+OBSERVATION, DRIFT, ACCEPTED = "kling_observation", "kling_drift", "kling_accepted"
+
+
+class Recorder:
+    """What a test observed; kept in its report's user_properties so it survives xdist."""
+
+    def __init__(self, properties: list[tuple[str, object]] | None = None) -> None:
+        self.properties: list[tuple[str, object]] = properties if properties is not None else []
+
+    def observe(self, question: str, probe: str, target: str, fake: str | None = None) -> None:
+        entry = {"question": question, "probe": probe, "target": target, "fake": fake}
+        self.properties.append((OBSERVATION, entry))
+
+    def drift(self, probe: str, equal: bool, target: Any, fake: Any) -> None:
+        entry = {"probe": probe, "equal": equal, "target": target, "fake": fake}
+        self.properties.append((DRIFT, entry))
+
+    def entries(self, kind: str) -> list[dict[str, Any]]:
+        return [value for key, value in self.properties if key == kind]  # type: ignore[misc]
+
+
+@dataclass
+class Report:
+    """Collects reports during the session; written at its end."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            previous = self.checks.get(report.nodeid)
+            if previous is None or previous["outcome"] == "passed":
+                self.checks[report.nodeid] = _check(report)
+        if report.when != "teardown":
+            return  # the teardown report carries every property the test recorded
+        for key, entry in report.user_properties:
+            if key == OBSERVATION:
+                self.observations.append(dict(entry))  # type: ignore[call-overload]
+            elif key == DRIFT:
+                self.drift.append(dict(entry))  # type: ignore[call-overload]
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        document = self.document()
+        text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+        (folder / "report.json").write_text(text + "\n", encoding="utf-8")
+        (folder / "report.md").write_text(markdown(document), encoding="utf-8")
+
+    def document(self) -> dict[str, Any]:
+        checks = sorted(self.checks.values(), key=lambda c: c["check"])
+        counts: dict[str, int] = {}
+        for check in checks:
+            counts[check["outcome"]] = counts.get(check["outcome"], 0) + 1
+        return {
+            "meta": {**self.meta, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            "summary": counts,
+            "checks": checks,
+            "open_questions": _by_question(self.observations),
+            "drift": self.drift,
+        }
+
+
+def _check(report: pytest.TestReport) -> dict[str, Any]:
+    outcome = report.outcome if report.when == "call" or report.outcome == "skipped" else "error"
+    return {
+        "check": report.nodeid.rpartition("contract_tests/")[2],
+        "outcome": outcome,
+        "message": _message(report),
+        "seconds": round(report.duration, 3),
+    }
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.passed:
+        return ""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(longrepr)
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _by_question(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for number, question in QUESTIONS.items():
+        seen = [o for o in observations if o["question"] == number]
+        rows.append({"question": number, "text": question, "observed": seen})
+    return rows
+
+
+def markdown(document: dict[str, Any]) -> str:
+    meta = document["meta"]
+    lines = ["# Kling contract report", ""]
+    lines += [f"- **{key}**: {value}" for key, value in meta.items()]
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(document["summary"].items()))
+    lines += ["", f"Checks: {summary}.", "", "## Checks", "", "| Check | Result | Message |"]
+    lines += ["| --- | --- | --- |"]
+    lines += [
+        f"| `{c['check']}` | {c['outcome']} | {_cell(c['message'])} |" for c in document["checks"]
+    ]
+    lines += ["", "## Open questions (spec section 12)", ""]
+    lines += ["| Q | Question | Probe | Target | Fake |", "| --- | --- | --- | --- | --- |"]
+    for row in document["open_questions"]:
+        for seen in row["observed"] or [{"probe": "", "target": "not observed", "fake": ""}]:
+            lines.append(
+                f"| {row['question']} | {_cell(row['text'])} | {seen['probe']} | "
+                f"{_cell(seen['target'])} | {_cell(seen.get('fake') or '')} |"
+            )
+    lines += ["", "## Drift: the same requests to the fake and to the target", ""]
+    lines += ["Masked: ids, timestamps, request ids, URLs, error messages.", ""]
+    lines += ["| Probe | Same | Target | Fake |", "| --- | --- | --- | --- |"]
+    for row in document["drift"]:
+        same = "equal" if row["equal"] else "**different**"
+        lines.append(
+            f"| {row['probe']} | {same} | {_cell(_compact(row['target']))} | "
+            f"{_cell(_compact(row['fake']))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cell(text: Any, limit: int = 300) -> str:
+    text = str(text).replace("|", "\\|").replace("\n", " ")
+    return str(text) if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,130 @@
+"""A target of the suite: where requests go, who makes them, under which path prefix, how many
+paid submits it may take, and (for the fake) how to move its clock."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from typing import Any
+
+from .budget import SubmitBudget
+from .credentials import Credentials
+from .transport import Answer, Transport
+
+API_PATH = "/videos/multi-image2video"
+PREFIXES = ("/v1", "/kling/v1")
+
+
+class Target:
+    """One server under test. `clock` is "manual" or "system" when it is a mock-kling fake (its
+    `/__mock__/health` answers), None for any other server."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        credentials: Credentials,
+        *,
+        prefix: str = "/v1",
+        profile: str = "official",
+        budget: SubmitBudget | None = None,
+        name: str = "",
+        in_process: bool = False,
+    ) -> None:
+        self.transport = transport
+        self.credentials = credentials
+        self.prefix = "/" + prefix.strip("/")
+        self.profile = profile
+        self.name = name or "target"
+        self.in_process = in_process
+        self._fake_now_ms: int | None = None
+        self.clock: str | None = self._detect_fake()
+        self.budget = budget or SubmitBudget(None if self.is_fake else 0)
+
+    # --- what it is ---------------------------------------------------------------------------
+
+    @property
+    def is_fake(self) -> bool:
+        return self.clock is not None
+
+    @property
+    def can_advance(self) -> bool:
+        """A fake on a manual clock: the suite moves time instead of waiting for it."""
+        return self.clock == "manual"
+
+    def describe(self) -> str:
+        kind = f"mock-kling fake, {self.clock} clock" if self.is_fake else "not a mock-kling fake"
+        where = "in process" if self.in_process else self.name
+        cap = "unlimited" if self.budget.cap is None else str(self.budget.cap)
+        return (
+            f"{where} ({kind}); profile {self.profile}; auth {self.credentials.kind}; "
+            f"prefix {self.prefix}; "
+            f"accepted submits allowed: {cap}"
+        )
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def api_path(self, suffix: str = "") -> str:
+        return f"{self.prefix}{API_PATH}{suffix}"
+
+    def now_s(self) -> float:
+        """The target's time, for JWT claims: the fake's manual clock, else the wall clock."""
+        if self._fake_now_ms is not None:
+            return self._fake_now_ms / 1000
+        return time.time()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        *,
+        auth: bool = True,
+    ) -> Answer:
+        """Send one request; Authorization is added unless `auth` is False or headers have it."""
+        sent = dict(headers or {})
+        if json is not None:
+            data = jsonlib.dumps(json).encode("utf-8")
+            sent.setdefault("Content-Type", "application/json")
+        if auth and not any(key.lower() == "authorization" for key in sent):
+            sent["Authorization"] = self.credentials.header(self.now_s())
+        return self.transport.send(method, path, sent, data)
+
+    # --- the fake's control API ---------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move a manual-clock fake on; transitions and callbacks due on the way have run after."""
+        answer = self.control("POST", "/clock/advance", {"seconds": seconds})
+        self._fake_now_ms = int(answer["now_ms"])
+
+    def reset(self) -> None:
+        """Forget the fake's tasks and journals (and rewind a manual clock)."""
+        self.control("POST", "/reset", {})
+        self._fake_now_ms = self._read_clock()[1] if self.can_advance else None
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        if not self.is_fake:
+            raise RuntimeError(f"{self.name} is not a mock-kling fake: no control API")
+        answer = self.request(method, "/__mock__" + path, json=body, auth=False)
+        if answer.status >= 300:
+            raise RuntimeError(f"control API {method} {path}: {answer.describe()} {answer.body}")
+        return answer.body
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _detect_fake(self) -> str | None:
+        answer = self.transport.send("GET", "/__mock__/health", {}, None)
+        body = answer.body
+        if answer.status != 200 or not isinstance(body, dict) or body.get("status") != "ok":
+            return None
+        if "seed" not in body:
+            return None
+        kind, now_ms = self._read_clock()
+        self._fake_now_ms = now_ms if kind == "manual" else None
+        return kind
+
+    def _read_clock(self) -> tuple[str, int]:
+        body = self.transport.send("GET", "/__mock__/clock", {}, None).body
+        return str(body["kind"]), int(body["now_ms"])

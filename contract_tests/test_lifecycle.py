@@ -1,0 +1,19 @@
+"""The lifecycle state machine against the target (see lifecycle.py for the rules it checks)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from .kit import Kit
+from .lifecycle import MAX_TASKS, lifecycle_machine
+
+
+@pytest.mark.cost(MAX_TASKS)
+def test_lifecycle(kit: Kit) -> None:
+    kit.target.budget.require(1)
+    examples = kit.settings.max_examples if kit.target.can_advance else 1  # wall-clock waits
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+        lifecycle_machine(kit), settings=settings(kit.settings, max_examples=examples)
+    )

@@ -1,0 +1,35 @@
+"""Positive fuzzing: requests generated from the request contract, with real images of valid size
+and ratio (base64, or URLs the suite serves), are accepted with code 0 and can be queried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from .api import query_task, send_create
+from .checks import check_accepted
+from .history import TaskHistory
+from .kit import Kit
+from .strategies import create_requests
+
+
+@pytest.mark.cost(100)
+def test_valid_requests_are_accepted(kit: Kit) -> None:
+    examples = kit.examples()
+    if examples == 0:
+        kit.target.budget.require(1)
+
+    @settings(kit.settings, max_examples=examples)
+    @given(create_requests(kit.shape()))
+    def run(body: dict[str, Any]) -> None:
+        kit.target.budget.require(1)
+        answer = send_create(kit.target, body)
+        check_accepted(answer, "positive: a valid request", kit.target.profile)
+        created = answer.body["data"]
+        history = TaskHistory.from_created(created, body.get("external_task_id") or None)
+        task = query_task(kit.target, created["task_id"], "positive: query the new task")
+        history.observe(task, "positive: query the new task")
+
+    run()

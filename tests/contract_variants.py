@@ -1,0 +1,216 @@
+"""Deliberately broken variants of the fake, for proving that the contract suite bites: WSGI
+middleware that corrupts answers or lets bad requests through, and a backend whose callbacks
+have the wrong shape. Each factory takes no argument (usable as `--kling-app module:factory`)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jwt
+from flask import Flask
+from werkzeug.wrappers import Request, Response
+
+from contract_tests.credentials import Credentials
+from contract_tests.options import fake_app
+from mock_kling.app import backend_of, create_app
+from mock_kling.backend import Backend
+from mock_kling.clock import ManualClock, SystemClock
+from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+API = ("/v1/", "/kling/v1/")
+
+
+class Broken:
+    """Middleware around a fake: `before(request body, environ)` may rewrite the request,
+    `after(environ, response)` may rewrite the answer. Closing closes the fake."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.before(environ)
+        response = Response.from_app(self.app, environ)
+        return self.after(environ, response)(environ, start_response)
+
+    def before(self, environ: dict[str, Any]) -> None:
+        pass
+
+    def after(self, environ: dict[str, Any], response: Response) -> Response:
+        return response
+
+    def close(self) -> None:
+        backend_of(self.app).close()
+
+
+def _fake() -> Flask:
+    return fake_app(Credentials(DEV_ACCESS_KEY, DEV_SECRET_KEY))
+
+
+def _is_api(environ: dict[str, Any]) -> bool:
+    return str(environ.get("PATH_INFO", "")).startswith(API)
+
+
+def _rewrite_json(response: Response, change: Callable[[Any], Any]) -> Response:
+    if response.mimetype != "application/json":
+        return response
+    response.set_data(json.dumps(change(json.loads(response.get_data()))))
+    return response
+
+
+def _set_body(environ: dict[str, Any], body: bytes) -> None:
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+class NumericDuration(Broken):
+    """Result videos say `duration: 5.0` (a number) instead of "5"."""
+
+    def after(self, environ: dict[str, Any], response: Response) -> Response:
+        def change(body: Any) -> Any:
+            tasks = body.get("data") if isinstance(body, dict) else None
+            for task in tasks if isinstance(tasks, list) else [tasks]:
+                if isinstance(task, dict):
+                    for video in task.get("task_result", {}).get("videos", []):
+                        video["duration"] = float(video["duration"])
+            return body
+
+        return _rewrite_json(response, change) if _is_api(environ) else response
+
+
+class NoRequestId(Broken):
+    """Every API answer lacks request_id."""
+
+    def after(self, environ: dict[str, Any], response: Response) -> Response:
+        if not _is_api(environ):
+            return response
+        return _rewrite_json(
+            response, lambda body: {k: v for k, v in body.items() if k != "request_id"}
+        )
+
+
+class StatusGoesBackwards(Broken):
+    """A task already seen at succeed is reported as processing again."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self.seen: set[str] = set()
+
+    def after(self, environ: dict[str, Any], response: Response) -> Response:
+        if environ.get("PATH_INFO") == "/__mock__/reset":
+            self.seen.clear()
+        if not _is_api(environ) or environ["REQUEST_METHOD"] != "GET":
+            return response
+        return _rewrite_json(response, self._change)
+
+    def _change(self, body: Any) -> Any:
+        data = body.get("data")
+        for task in data if isinstance(data, list) else [data]:
+            if isinstance(task, dict) and task.get("task_status") == "succeed":
+                if task["task_id"] in self.seen:
+                    task.update(task_status="processing", task_result={})
+                    task.pop("final_unit_deduction", None)
+                self.seen.add(task["task_id"])
+        return body
+
+
+class AcceptsNumericDuration(Broken):
+    """Validation lets `duration: 5` (a JSON number) in, by reading it as "5"."""
+
+    def before(self, environ: dict[str, Any]) -> None:
+        if environ["REQUEST_METHOD"] != "POST" or not _is_api(environ):
+            return
+        raw = Request(environ).get_data()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            _set_body(environ, raw)
+            return
+        if isinstance(body, dict) and isinstance(body.get("duration"), int | float):
+            body["duration"] = str(int(body["duration"]))
+        _set_body(environ, json.dumps(body).encode() if isinstance(body, dict) else raw)
+
+
+class FailsOnPro(Broken):
+    """A create with mode "pro" crashes: HTTP 500 with an HTML page."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] == "POST" and _is_api(environ):
+            raw = Request(environ).get_data()
+            _set_body(environ, raw)
+            if b'"mode": "pro"' in raw or b'"mode":"pro"' in raw:
+                page = Response("<h1>Internal Server Error</h1>", 500, mimetype="text/html")
+                return page(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+class LetsExpiredTokensIn(Broken):
+    """Auth that ignores exp: an expired token is re-signed as fresh before the fake sees it."""
+
+    def before(self, environ: dict[str, Any]) -> None:
+        header = str(environ.get("HTTP_AUTHORIZATION", ""))
+        token = header.removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return
+        now = backend_of(self.app).now_ms() // 1000
+        if isinstance(claims.get("exp"), int) and claims["exp"] <= now:
+            claims.update(exp=now + 1800, nbf=now - 5)
+            environ["HTTP_AUTHORIZATION"] = "Bearer " + jwt.encode(claims, DEV_SECRET_KEY)
+
+
+def wrong_callback_shape() -> Flask:
+    """A fake whose callbacks wrap the task in the {code, message, data} envelope."""
+    backend = Backend(Config(seed=7), ManualClock())
+    enqueue = backend.callbacks.enqueue
+
+    def wrapped(task_id: str, status: str, url: str, payload: dict[str, Any], due_ms: int) -> None:
+        envelope = {"code": 0, "message": "SUCCEED", "request_id": "r", "data": payload}
+        enqueue(task_id, status, url, envelope, due_ms)
+
+    backend.callbacks.enqueue = wrapped  # type: ignore[method-assign]
+    return create_app(backend=backend)
+
+
+def numeric_duration() -> Broken:
+    return NumericDuration(_fake())
+
+
+def no_request_id() -> Broken:
+    return NoRequestId(_fake())
+
+
+def status_goes_backwards() -> Broken:
+    return StatusGoesBackwards(_fake())
+
+
+def accepts_numeric_duration() -> Broken:
+    return AcceptsNumericDuration(_fake())
+
+
+def fails_on_pro() -> Broken:
+    return FailsOnPro(_fake())
+
+
+def lets_expired_tokens_in() -> Broken:
+    return LetsExpiredTokensIn(_fake())
+
+
+class NotAFake(Broken):
+    """The fake seen as a real API: no control API (so no clock to move, a submit cap of 0 by
+    default) and a clock at wall time, as tokens minted from the wall clock expect."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if str(environ.get("PATH_INFO", "")).startswith("/__mock__/"):
+            return Response("not found", 404, mimetype="text/plain")(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+def not_a_fake() -> NotAFake:
+    config = Config(key_pairs={DEV_ACCESS_KEY: DEV_SECRET_KEY}, seed=3, submitted_seconds=0)
+    config.processing_seconds = 0
+    return NotAFake(create_app(config, clock=SystemClock()))

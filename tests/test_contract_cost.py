@@ -1,0 +1,60 @@
+"""Cost control: against a target that is not a fake, the suite spends no accepted submit unless
+allowed, skips what needs more with a clear reason, and never goes over the cap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(ROOT / "contract_tests"),
+        "--kling-app",
+        "tests.contract_variants:not_a_fake",
+        "--kling-report",
+        str(tmp_path),
+        "--kling-poll-interval",
+        "0.05",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *options,
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return result, json.loads((tmp_path / "report.json").read_text())
+
+
+def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
+    result, report = _run(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert report["meta"]["accepted_submits"] == 0
+    assert "not a mock-kling fake" in report["meta"]["target"]
+    assert report["meta"]["hypothesis_profile"] == "remote"
+    checks = {check["check"]: check for check in report["checks"]}
+    positive = checks["test_positive.py::test_valid_requests_are_accepted"]
+    assert positive["outcome"] == "skipped"
+    assert positive["message"].startswith("needs 1 accepted submit; --kling-max-submits allows 0")
+    assert checks["test_lifecycle.py::test_lifecycle"]["outcome"] == "skipped"
+    free = checks["test_negative.py::test_one_broken_rule_is_refused[prompt-missing]"]
+    assert free["outcome"] == "passed"
+    assert checks["test_auth.py::test_bad_token_is_refused[expired-list]"]["outcome"] == "passed"
+
+
+@pytest.mark.parametrize("cap", [2])
+def test_the_cap_is_never_exceeded(tmp_path: Path, cap: int) -> None:
+    result, report = _run(tmp_path, "--kling-max-submits", str(cap))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert report["meta"]["accepted_submits"] == cap
+    skipped = [c for c in report["checks"] if c["outcome"] == "skipped"]
+    assert any(f"(cap {cap})" in c["message"] for c in skipped)
