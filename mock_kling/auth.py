@@ -9,6 +9,8 @@ import jwt
 
 from .errors import KlingError
 
+MAX_TOKEN_CHARS = 8192  # Kling's tokens have ~150; 8 KiB is a common gateway's header line limit
+
 
 @dataclass(frozen=True)
 class Account:
@@ -53,6 +55,12 @@ class Accounts:
         return self._verify_jwt(token, now_ms)
 
     def _verify_jwt(self, token: str, now_ms: int) -> Account:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise KlingError(
+                1002,
+                f"Authorization token is too long ({len(token)} characters; "
+                f"at most {MAX_TOKEN_CHARS})",
+            )
         account = self._by_access_key.get(_unverified_issuer(token))
         if account is None or account.secret_key is None:
             raise KlingError(1002, "Authorization token is invalid: unknown access key (iss)")
@@ -61,7 +69,9 @@ class Accounts:
                 token,
                 account.secret_key,
                 algorithms=["HS256"],
-                options={"verify_exp": False, "verify_nbf": False},
+                # exp and nbf are checked below on the fake's clock; PyJWT would check iat on
+                # the real one (a manual clock set ahead would refuse fresh tokens)
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )
         except jwt.InvalidTokenError as exc:
             raise KlingError(1002, f"Authorization token is invalid: {exc}") from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import profiles, wire
 from .auth import Account, Accounts
-from .callbacks import CallbackQueue, DeliveryPolicy
+from .callbacks import CallbackQueue, DeliveryPolicy, Sender, http_post
 from .clock import Clock, ManualClock, SystemClock
 from .config import MEDIA_RETENTION_DAYS, Config
 from .errors import KlingError
@@ -44,10 +44,15 @@ class NextOutcome:
 class Backend:
     """One fake Kling. Every public method is thread-safe."""
 
-    def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        clock: Clock | None = None,
+        callback_sender: Sender = http_post,
+    ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.lock = threading.RLock()
-        self.callbacks = CallbackQueue(self.clock)
+        self.callbacks = CallbackQueue(self.clock, sender=callback_sender)
         self.base_url = "http://localhost"
         self._start_ms = self.clock.now_ms()
         self.persist: Callable[[dict[str, Any]], None] | None = None  # see state.attach
@@ -158,7 +163,7 @@ class Backend:
         with self.lock:
             task = self.store.find(account.account_id, ref)
         if task is None:
-            raise KlingError(1203, f"task {ref!r} does not exist in this account")
+            raise KlingError(1203, f"task {_cut(ref)!r} does not exist in this account")
         return task
 
     def list_tasks(self, account: Account, page_num: int, page_size: int) -> list[Task]:
@@ -316,6 +321,10 @@ class Backend:
 
     def _usage_of(self, account_id: str) -> Usage:
         return self._usage.setdefault(account_id, Usage())
+
+
+def _cut(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _fresh_seed() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -95,8 +96,30 @@ class Attempt:
 
 def http_post(url: str, body: bytes, timeout: float) -> tuple[int | None, str | None]:
     """POST body as application/json with http.client (no redirects followed: 3xx is a failure),
-    User-Agent "mock-kling", read at most 64 KiB of the answer and close. Never raises."""
+    User-Agent "mock-kling", read at most 64 KiB of the answer and close. Never raises. The whole
+    attempt takes at most `timeout` seconds: socket timeouts bound each read only, so a receiver
+    that drips its answer a byte at a time is cut off by a watchdog."""
+    expired = threading.Event()
+    status, error = _post(url, body, timeout, expired)
+    if expired.is_set() and status is None:
+        return None, "timeout"
+    return status, error
+
+
+def _expire(connection: HTTPConnection, expired: threading.Event) -> None:
+    """The watchdog: wake up a read blocked on `connection` (its socket may be gone already)."""
+    expired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _post(
+    url: str, body: bytes, timeout: float, expired: threading.Event
+) -> tuple[int | None, str | None]:
     connection: HTTPConnection | None = None
+    watchdog: threading.Timer | None = None
     try:
         parts = urlsplit(url)
         host, https = parts.hostname, parts.scheme == "https"
@@ -106,6 +129,9 @@ def http_post(url: str, body: bytes, timeout: float) -> tuple[int | None, str | 
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection_class = HTTPSConnection if https else HTTPConnection
         connection = connection_class(host, port, timeout=timeout)
+        watchdog = threading.Timer(timeout, _expire, (connection, expired))
+        watchdog.daemon = True
+        watchdog.start()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -130,6 +156,8 @@ def http_post(url: str, body: bytes, timeout: float) -> tuple[int | None, str | 
     except Exception as exc:  # the contract is "never raises"
         return None, f"unexpected {type(exc).__name__}: {exc}"
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         if connection is not None:
             connection.close()
     return status, _answer_error(status)

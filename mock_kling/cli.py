@@ -105,8 +105,9 @@ def serve(**options: Any) -> None:
     state = StateFile(options["state"]) if options["state"] else None
     if state is not None:
         attach(backend, state)
+    app = create_app(backend=backend)
     server = GracefulServer(
-        create_app(backend=backend), options["host"], options["port"], options["threads"]
+        app, options["host"], options["port"], options["threads"], config.max_body_bytes
     )
     base_url = f"http://{_url_host(options['host'])}:{server.port}"
     backend.base_url = config.public_url or base_url

@@ -17,6 +17,7 @@ from .faults import FaultRule
 from .openapi import openapi_document
 from .outcomes import Outcome
 from .tasks import Task
+from .validation import parse_json
 
 blueprint = Blueprint("control", __name__)
 
@@ -78,7 +79,7 @@ def next_outcomes() -> ResponseReturnValue:
 def add_next_outcome() -> ResponseReturnValue:
     body = _body()
     outcome = _parse(Outcome.from_json, body.get("outcome", {}))
-    account, count = body.get("account"), body.get("count", 1)
+    account, count = body.get("account"), _whole(body.get("count", 1))
     if account is not None and not isinstance(account, str):
         raise KlingError(1201, "account must be an access key, an API key or null (any account)")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -101,7 +102,10 @@ def faults() -> ResponseReturnValue:
 
 @blueprint.post("/faults")
 def add_fault() -> ResponseReturnValue:
-    rule = _parse(FaultRule.from_json, _body())
+    body = _body()
+    if "times" in body:
+        body["times"] = _whole(body["times"])
+    rule = _parse(FaultRule.from_json, body)
     backend = current_backend()
     with backend.lock:
         backend.faults.add(rule)
@@ -194,7 +198,7 @@ def _callback_fault(data: dict[str, Any]) -> CallbackFault:
     if unknown:
         raise ValueError(f"callback fault has unknown fields: {', '.join(sorted(unknown))}")
     action, seconds = data.get("action"), data.get("seconds", 0)
-    times, task_id = data.get("times", 1), data.get("task_id")
+    times, task_id = _whole(data.get("times", 1)), data.get("task_id")
     if action not in ("drop", "duplicate", "delay"):
         raise ValueError("action must be one of drop, duplicate, delay")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 1e8:
@@ -215,15 +219,22 @@ def _fault_json(fault: CallbackFault) -> dict[str, Any]:
     }
 
 
+def _whole(value: Any) -> Any:
+    """JSON does not tell 2 from 2.0 (JSON Schema's "integer" takes both): read 2.0 as 2."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _parse(parse: Any, data: Any) -> Any:
     try:
         return parse(data)
     except ValueError as exc:
         raise KlingError(1201, str(exc)) from None
+    except (TypeError, OverflowError) as exc:  # e.g. {"code": []} (unhashable), a 400-digit int
+        raise KlingError(1201, f"a field has a value of the wrong type or size ({exc})") from None
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = parse_json(request.get_data(cache=False)) if request.is_json else None
     if not isinstance(body, dict):
         raise KlingError(1200, "the control API takes a JSON object body")
     return body

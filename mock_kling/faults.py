@@ -117,9 +117,11 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
 def _code(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or value not in SERVICE_CODES or value == 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SERVICE_CODES:
         raise ValueError(f"code must be a Kling service code other than 0 (got {value!r})")
-    return int(value)
+    if value == 0:
+        raise ValueError("code must be a Kling service code other than 0 (got 0)")
+    return value
 
 
 def _latency(value: Any) -> tuple[float, float] | None:

@@ -104,8 +104,10 @@ def check_submit(limits: Limits, usage: Usage, model: str, cost: float, running:
 def _limit(value: Any, name: str, *, integer: bool) -> Any:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number or null")
+    if abs(value) > 1e15 or not math.isfinite(value):  # also: ints too big for a float
+        raise ValueError(f"{name} must be a number up to 1e15 or null")
     if value < 0 or (integer and value != int(value)):
         raise ValueError(f"{name} must be a non-negative {'integer' if integer else 'number'}")
     return int(value) if integer else float(value)

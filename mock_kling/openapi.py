@@ -7,6 +7,12 @@ import functools
 from typing import Any
 
 from . import __version__, contracts, profiles
+from .callbacks import FAULT_ACTIONS
+from .errors import SERVICE_CODES
+from .faults import ENDPOINTS
+from .limits import STATES
+from .outcomes import RESULTS
+from .validation import KEPT_TEXT_LIMITS
 
 _API = "/videos/multi-image2video"
 _ROOT_ONLY = ("$schema", "$id", "definitions")
@@ -49,6 +55,10 @@ def _schema(profile_name: str, name: str) -> dict[str, Any]:
     schema = profiles.schema(profile_name, name)
     for key in _ROOT_ONLY:
         schema.pop(key, None)
+    if name == "create_request":  # the fake's own bounds on text it keeps (see validation)
+        for field, limit in KEPT_TEXT_LIMITS.items():
+            if field in schema["properties"]:
+                schema["properties"][field] = {**schema["properties"][field], "maxLength": limit}
     return schema
 
 
@@ -104,10 +114,85 @@ def _list(prefix: str) -> dict[str, Any]:
 
 def _int_query(name: str, low: int, high: int, default: int) -> dict[str, Any]:
     schema = {"type": "integer", "minimum": low, "maximum": high, "default": default}
-    return {"name": name, "in": "query", "required": False, "schema": schema}
+    # `?pageNum=` (empty) means the default, as when the parameter is left out
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "schema": schema,
+    }
 
 
-_OBJECT = {"type": "object"}
+_NULL_OR_SECONDS = {"type": ["number", "null"], "minimum": 0, "maximum": 1e8}
+_OUTCOME = {  # outcomes.Outcome.from_json
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "result": {"enum": list(RESULTS)},
+        "message": {"type": "string"},
+        "submitted_seconds": _NULL_OR_SECONDS,
+        "processing_seconds": _NULL_OR_SECONDS,
+    },
+}
+_NEXT_OUTCOME = {  # control.add_next_outcome: other fields are ignored
+    "type": "object",
+    "properties": {
+        "outcome": _OUTCOME,
+        "account": {"type": ["string", "null"]},
+        "count": {"type": "integer", "minimum": 1},
+    },
+}
+_LATENCY_MS = {"type": "number", "minimum": 0, "maximum": 600_000}
+_FAULT_RULE = {  # faults.FaultRule.from_json
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "endpoint": {"enum": list(ENDPOINTS)},
+        "code": {"enum": [*sorted(code for code in SERVICE_CODES if code), None]},
+        "message": {"type": "string"},
+        "latency_ms": {
+            "anyOf": [
+                _LATENCY_MS,
+                {"type": "array", "items": _LATENCY_MS, "minItems": 2, "maxItems": 2},
+                {"type": "null"},
+            ]
+        },
+        "drop": {"type": "boolean"},
+        "times": {"type": ["integer", "null"], "minimum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "account": {"type": ["string", "null"]},
+    },
+    "anyOf": [  # a rule does something
+        {"required": ["code"], "properties": {"code": {"type": "integer"}}},
+        {"required": ["latency_ms"], "properties": {"latency_ms": {"not": {"type": "null"}}}},
+        {"required": ["drop"], "properties": {"drop": {"const": True}}},
+    ],
+}
+_NULL_OR_LIMIT = {"type": ["number", "null"], "minimum": 0}
+_LIMITS = {  # limits.Limits.updated
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "concurrency": {"type": ["integer", "null"], "minimum": 0},
+        "units": _NULL_OR_LIMIT,
+        "rate_per_second": _NULL_OR_LIMIT,
+        "state": {"enum": list(STATES)},
+        "models": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+}
+_CALLBACK_FAULT = {  # control._callback_fault
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["action"],
+    "properties": {
+        "action": {"enum": sorted(FAULT_ACTIONS)},
+        "seconds": {"type": "number", "minimum": 0, "maximum": 1e8},
+        "times": {"type": "integer", "minimum": 1},
+        "task_id": {"type": ["string", "null"]},
+    },
+}
+_CREATED = ("/outcomes", "/faults", "/callbacks/faults")  # POST answers 201
 _CONTROL: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
     ("/health", "get", "Health, seed and task count", None),
     (
@@ -129,21 +214,21 @@ _CONTROL: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
     ),
     ("/tasks", "get", "Every account's tasks with their outcome and timeline", None),
     ("/tasks/{task_id}", "get", "One task with its outcome and timeline", None),
-    ("/tasks/{task_id}/outcome", "post", "Re-plan a running task's outcome from now", _OBJECT),
+    ("/tasks/{task_id}/outcome", "post", "Re-plan a running task's outcome from now", _OUTCOME),
     ("/tasks/{task_id}/advance", "post", "Make a running task take its next step now", None),
     ("/outcomes", "get", "Outcomes waiting for the next tasks", None),
-    ("/outcomes", "post", "Choose the outcome of the next task(s)", _OBJECT),
+    ("/outcomes", "post", "Choose the outcome of the next task(s)", _NEXT_OUTCOME),
     ("/outcomes", "delete", "Clear waiting outcomes", None),
     ("/faults", "get", "Fault rules", None),
-    ("/faults", "post", "Add a fault rule", _OBJECT),
+    ("/faults", "post", "Add a fault rule", _FAULT_RULE),
     ("/faults", "delete", "Clear fault rules", None),
     ("/accounts", "get", "Accounts with limits and usage", None),
     ("/accounts/{account_id}", "get", "One account", None),
-    ("/accounts/{account_id}/limits", "post", "Change an account's limits", _OBJECT),
+    ("/accounts/{account_id}/limits", "post", "Change an account's limits", _LIMITS),
     ("/requests", "get", "The request journal", None),
     ("/callbacks", "get", "The callback delivery journal", None),
     ("/callbacks/faults", "get", "Callback faults", None),
-    ("/callbacks/faults", "post", "Add a callback fault (drop, duplicate, delay)", _OBJECT),
+    ("/callbacks/faults", "post", "Add a callback fault (drop, duplicate, delay)", _CALLBACK_FAULT),
     ("/openapi.json", "get", "This document", None),
 )
 
@@ -155,7 +240,10 @@ def _control_paths() -> dict[str, Any]:
             "summary": summary,
             "tags": ["control"],
             "responses": {
-                "200": {"description": "JSON", "content": {"application/json": {}}},
+                "201" if method == "post" and path in _CREATED else "200": {
+                    "description": "JSON",
+                    "content": {"application/json": {}},
+                },
                 **_errors(400, 404),
             },
         }

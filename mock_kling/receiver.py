@@ -37,6 +37,7 @@ class CallbackReceiver:
         self._deliveries: list[Delivery] = []
         self._answers: deque[int] = deque()
         self._hang_all = False
+        self._arrivals = 0  # requests that came in (answered or still hanging)
         self._releases = 0  # bumped by release(): hanging requests go on
         self.hang_seconds = 30.0
 
@@ -92,8 +93,15 @@ class CallbackReceiver:
                 )
             return list(self._deliveries)
 
+    def wait_for_arrivals(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until `count` requests came in, even if they are still hanging."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._arrivals >= count, timeout)
+
     def _next_answer(self) -> int:
         with self._changed:
+            self._arrivals += 1
+            self._changed.notify_all()
             return self._answers.popleft() if self._answers else 200
 
     def _record(self, delivery: Delivery) -> None:

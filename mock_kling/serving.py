@@ -19,8 +19,17 @@ _POLL_SECONDS = 0.1  # how often the loop looks at the stop flag
 class GracefulServer:
     """A waitress server whose loop we drive, so that a stop drains instead of dropping."""
 
-    def __init__(self, app: Flask, host: str, port: int, threads: int) -> None:
-        server: Any = create_server(app, host=host, port=port, threads=threads, ident="mock-kling")
+    def __init__(self, app: Flask, host: str, port: int, threads: int, max_body_bytes: int) -> None:
+        # Bodies up to twice the fake's limit reach it (and get Kling's 400/1200); waitress
+        # answers anything bigger with its own 413 rather than spooling up to 1 GiB to disk.
+        server: Any = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="mock-kling",
+            max_request_body_size=2 * max_body_bytes,
+        )
         self.server = server
         self._map: dict[int, Any] = getattr(server, "_map", None) or server.map
         self._stop = threading.Event()

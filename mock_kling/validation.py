@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,10 +16,96 @@ from .images import ImageInfo, ImageRuleError, inspect_image
 from .profiles import Profile
 from .tasks import TaskRequest
 
+MAX_JSON_VALUES = 10_000  # a create body has about 20; each value costs ~60 bytes once parsed
+MAX_JSON_DEPTH = 64  # a create body is 3 deep; far below Python's recursion limit
+# Kept with the task and echoed in every answer, so bounded (the fake's choice: Kling documents
+# no limit): 64 MiB ids would stay in memory for good.
+KEPT_TEXT_LIMITS = {"external_task_id": 1024, "callback_url": 2048}
 PAGE_NUM_RANGE = (1, 1000)
 PAGE_SIZE_RANGE = (1, 500)
 _PAGE_DEFAULTS = {"pageNum": 1, "pageSize": 30}
 _PATTERN_RULES = {"callback_url": "must be empty or an http(s) URL"}
+_TOKEN = re.compile(rb'["\[\]{},]')  # what _scan looks at: strings and structure
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # after the opening quote
+_BLANK = re.compile(rb"[ \t\r\n]*")
+_QUOTE, _COMMA = ord('"'), ord(",")
+_TOO_DEEP = f"request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
+_WHITESPACE = re.compile(r"\s")
+_INTEGER = re.compile(r"(-?[0-9]{1,12})(?:\.0+)?", re.ASCII)
+_MAX_MESSAGE = 300
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body parsed as strict JSON, or KlingError 1200 naming the rule: more than
+    MAX_JSON_VALUES values (64 MiB of `[],` or `"ab",` would take ~1.5 GB as Python objects) and
+    nesting deeper than MAX_JSON_DEPTH are refused before parsing; NaN, Infinity and numbers
+    that overflow a double are refused while parsing."""
+    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") >= MAX_JSON_VALUES:
+        _scan(raw)  # enough separators to matter: count the values for real, without parsing
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise KlingError(1200, _TOO_DEEP) from None
+    except ValueError as exc:
+        raise KlingError(1200, f"request body is not valid JSON: {exc}") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise KlingError(1200, _TOO_DEEP)
+    return value
+
+
+def _scan(raw: bytes) -> None:
+    """Refuse a JSON text with more than MAX_JSON_VALUES values or nested deeper than
+    MAX_JSON_DEPTH. Looks at strings and `[]{},` only, stops as soon as a limit is passed (at most
+    4 tokens a value), and leaves anything malformed to the parser."""
+    values, depth, open_at = 1, 0, -1  # open_at: end of an opener whose first value is unseen
+    pos = 0
+    for _ in range(4 * MAX_JSON_VALUES + 8):
+        token = _TOKEN.search(raw, pos)
+        if token is None:
+            return
+        char, pos = raw[token.start()], token.end()
+        first = open_at >= 0 and (
+            char not in b"]}" or _BLANK.fullmatch(raw, open_at, token.start()) is None
+        )
+        values += first + (char == _COMMA)
+        open_at = -1
+        if values > MAX_JSON_VALUES:
+            raise KlingError(1200, f"request body has more than {MAX_JSON_VALUES} JSON values")
+        if char == _QUOTE:
+            rest = _STRING_REST.match(raw, pos)
+            if rest is None:
+                return  # an unterminated string
+            pos = rest.end()
+        elif char in b"[{":
+            depth, open_at = depth + 1, pos
+            if depth > MAX_JSON_DEPTH:
+                raise KlingError(1200, _TOO_DEEP)
+        elif char in b"]}":
+            depth -= 1
+    raise KlingError(1200, f"request body has more than {MAX_JSON_VALUES} JSON values")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return number
 
 
 def parse_create(body: Any, profile: Profile | None = None) -> TaskRequest:
@@ -25,6 +113,11 @@ def parse_create(body: Any, profile: Profile | None = None) -> TaskRequest:
     profile = profile or profiles.get("official")
     if not isinstance(body, dict):
         raise KlingError(1200, f"request body must be a JSON object (got {_json_type(body)})")
+    for name, limit in KEPT_TEXT_LIMITS.items():  # before the contract's patterns run on them
+        value = body.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise KlingError(1201, f"{name} must be at most {limit} characters (got {len(value)})")
+    _check_callback_url(body.get("callback_url"))
     error = best_match(profiles.validator(profile.name, "create_request").iter_errors(body))
     if error is not None:
         raise _refusal(error)
@@ -50,11 +143,18 @@ def _int_param(args: Mapping[str, str], name: str, bounds: tuple[int, int]) -> i
         return _PAGE_DEFAULTS[name]
     low, high = bounds
     rule = f"{name} must be an integer in [{low}, {high}] (got {_show(raw)})"
-    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 12:
+    match = _INTEGER.fullmatch(raw)  # "2.0" is the integer 2, as JSON Schema reads it
+    if match is None or not low <= int(match[1]) <= high:
         raise KlingError(1201, rule)
-    if not low <= int(raw) <= high:
-        raise KlingError(1201, rule)
-    return int(raw)
+    return int(match[1])
+
+
+def _check_callback_url(value: Any) -> None:
+    """Whitespace is refused by the contract's `not: {pattern: "\\s"}` anyway; checked first
+    because its `pattern` backtracks quadratically on whitespace (1 MB: hours)."""
+    if isinstance(value, str) and _WHITESPACE.search(value):
+        rule = _PATTERN_RULES["callback_url"]
+        raise KlingError(1201, f"callback_url {rule} (got {_show(value)})")
 
 
 def _to_request(
@@ -117,7 +217,7 @@ def _describe(error: ValidationError, field: str) -> str:
     if keyword == "pattern":
         rule = _PATTERN_RULES.get(field, f"must match {expected}")
         return f"{field} {rule} (got {_show(value)})"
-    return f"{field or 'request body'} is invalid: {error.message}"
+    return f"{field or 'request body'} is invalid: {error.message}"[:_MAX_MESSAGE]
 
 
 def _allowed(schema: Mapping[str, Any] | bool) -> str:
@@ -143,5 +243,7 @@ def _json_type(value: Any) -> str:
 
 
 def _show(value: Any, limit: int = 40) -> str:
+    if isinstance(value, str):
+        value = value[:limit]  # never copy a huge string just to cut it
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,1 @@
+"""The hostile-input corpus: data, replayed by tests/test_hostile.py."""
