@@ -100,7 +100,11 @@ def test_bad_token_is_refused(kit: Kit, case: Case, endpoint: str) -> None:
 
 @pytest.mark.cost(0)
 def test_fuzzed_authorization_headers_are_refused(kit: Kit) -> None:
-    printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
+    # HTTP clients refuse to send a header value that starts with a space (requests raises
+    # InvalidHeader), so none is generated: nothing of the server would be tested.
+    printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80).map(
+        str.lstrip
+    )
     headers = st.one_of(printable, printable.map(lambda text: "Bearer " + text))
 
     @settings(kit.settings)
