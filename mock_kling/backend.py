@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import profiles, wire
 from .auth import Account, Accounts
@@ -127,6 +128,7 @@ class Backend:
     def create_task(self, account: Account, body: Any) -> Task:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
         request = parse_create(body, self.profile)
+        self._check_callback_host(request.callback_url)
         with self.lock:
             account_id, now = account.account_id, self.now_ms()
             self._check_unique(account_id, request.external_task_id)
@@ -261,6 +263,16 @@ class Backend:
             return {"running": usage.running(self.now_ms()), "units_spent": usage.spent}
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _check_callback_host(self, url: str | None) -> None:
+        allowed = self.config.callback_hosts
+        host = urlsplit(url).hostname if url is not None else None
+        if allowed is not None and host is not None and host.lower() not in allowed:
+            raise KlingError(
+                1201,
+                f"callback_url host {_cut(host)!r} is not allowed on this server "
+                f"(allowed: {', '.join(allowed) or 'none'})",
+            )
 
     def _check_unique(self, account_id: str, external: str | None) -> None:
         if external is not None and self.store.with_external_id(account_id, external):

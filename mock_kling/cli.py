@@ -71,6 +71,12 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option("--callback-attempts", type=click.IntRange(min=1), default=5),
     _option("--callback-backoff", type=_SECONDS, default=1.0, help="Seconds; doubles each retry."),
     _option("--callback-timeout", type=click.FloatRange(min=0.01), default=5.0, help="Seconds."),
+    _option(
+        "--callback-host",
+        multiple=True,
+        help="Only these hosts may receive callbacks "
+        "(repeat; for shared dev servers). Default: any.",
+    ),
     _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
     _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
     _option(
@@ -162,6 +168,7 @@ def _config(options: dict[str, Any]) -> Config:
         callback_attempts=options["callback_attempts"],
         callback_backoff_seconds=options["callback_backoff"],
         callback_timeout_seconds=options["callback_timeout"],
+        callback_hosts=tuple(h.lower() for h in options["callback_host"]) or None,
         public_url=public_url.rstrip("/") if public_url else None,
     )
 

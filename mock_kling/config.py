@@ -31,6 +31,7 @@ class Config:
     callback_attempts: int = 5
     callback_backoff_seconds: float = 1.0
     callback_timeout_seconds: float = 5.0
+    callback_hosts: tuple[str, ...] | None = None  # hosts callbacks may go to; None: any
     max_body_bytes: int = MAX_BODY_BYTES
     public_url: str | None = None  # base of media URLs; None: the URL the request came to
     journal_limit: int = 10_000

@@ -213,3 +213,16 @@ def test_a_seeded_run_repeats_ids_outcomes_and_journal(
     first = run()
     assert first == run()
     assert {status for _, status in first[0]} >= {"failed", "succeed", "processing"}
+
+
+def test_callback_hosts_can_be_restricted(auth: dict[str, str], clock: ManualClock):
+    client = create_app(Config(seed=1, callback_hosts=("127.0.0.1",)), clock=clock).test_client()
+    allowed = client.post(
+        API_PATH, json=valid_body(callback_url="http://127.0.0.1:9/x"), headers=auth
+    )
+    assert allowed.status_code == 200
+    refused = client.post(API_PATH, json=valid_body(callback_url="http://10.1.2.3/x"), headers=auth)
+    assert (refused.status_code, refused.get_json()["code"]) == (400, 1201)
+    assert refused.get_json()["message"] == (
+        "callback_url host '10.1.2.3' is not allowed on this server (allowed: 127.0.0.1)"
+    )
