@@ -10,6 +10,7 @@ import jwt
 from .errors import KlingError
 
 MAX_TOKEN_CHARS = 8192  # Kling's tokens have ~150; 8 KiB is a common gateway's header line limit
+_VERIFIED_LIMIT = 10_000  # tokens whose signature was checked, kept so clients' reuse is cheap
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Accounts:
         jwt: bool = True,
     ) -> None:
         self._jwt = jwt
+        self._verified: dict[str, tuple[Account, dict[str, Any]]] = {}
         self._by_access_key = {
             ak: Account(ak, access_key=ak, secret_key=sk) for ak, sk in (key_pairs or {}).items()
         }
@@ -55,6 +57,10 @@ class Accounts:
         return self._verify_jwt(token, now_ms)
 
     def _verify_jwt(self, token: str, now_ms: int) -> Account:
+        known = self._verified.get(token)
+        if known is not None:  # signature checked before; the times depend on the clock
+            _check_times(known[1], now_ms / 1000)
+            return known[0]
         if len(token) > MAX_TOKEN_CHARS:
             raise KlingError(
                 1002,
@@ -76,6 +82,9 @@ class Accounts:
         except jwt.InvalidTokenError as exc:
             raise KlingError(1002, f"Authorization token is invalid: {exc}") from None
         _check_times(claims, now_ms / 1000)
+        if len(self._verified) >= _VERIFIED_LIMIT:
+            self._verified.clear()
+        self._verified[token] = (account, claims)
         return account
 
 
