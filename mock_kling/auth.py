@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from .errors import KlingError
+
+if TYPE_CHECKING:  # PyJWT (and cryptography) load on the first token, not at start-up
+    pass
 
 MAX_TOKEN_CHARS = 8192  # Kling's tokens have ~150; 8 KiB is a common gateway's header line limit
 _VERIFIED_LIMIT = 10_000  # tokens whose signature was checked, kept so clients' reuse is cheap
@@ -57,6 +58,8 @@ class Accounts:
         return self._verify_jwt(token, now_ms)
 
     def _verify_jwt(self, token: str, now_ms: int) -> Account:
+        import jwt
+
         known = self._verified.get(token)
         if known is not None:  # signature checked before; the times depend on the clock
             _check_times(known[1], now_ms / 1000)
@@ -89,6 +92,8 @@ class Accounts:
 
 
 def _unverified_issuer(token: str) -> str:
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
@@ -119,5 +124,7 @@ def _check_times(claims: dict[str, Any], now_s: float) -> None:
 
 def make_token(access_key: str, secret_key: str, now_s: float, ttl_s: int = 1800) -> str:
     """A token exactly as Kling's docs build one: iss = AK, exp = now + ttl, nbf = now - 5."""
+    import jwt
+
     payload = {"iss": access_key, "exp": int(now_s) + ttl_s, "nbf": int(now_s) - 5}
     return jwt.encode(payload, secret_key, algorithm="HS256", headers={"typ": "JWT"})

@@ -157,7 +157,7 @@ class Backend:
             self.store.add(task)
             self.ids.reserve(task.task_id, task.video_id)
             usage = self._usage_of(task.account_id)
-            usage.active.append(task)
+            usage.track(task)
             usage.spent += float(task.request.unit_cost)
 
     def find_task(self, account: Account, ref: str) -> Task:
@@ -308,6 +308,7 @@ class Backend:
         self, task: Task, reached: tuple[Step, ...], future: tuple[Step, ...], now: int
     ) -> None:
         task.timeline = reached + future
+        self._usage_of(task.account_id).track(task)
         self._save(plan_event(task))
         self.callbacks.cancel_pending(task.task_id, after_ms=now)
         self._notify(task, future)

@@ -70,7 +70,7 @@ class CallbackFault:
         return self.task_id is None or self.task_id == task_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One journal entry: an attempt, a duplicate send, or a dropped notification."""
 

@@ -8,10 +8,12 @@ import importlib.resources
 import json
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import jsonschema
+if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
+    import jsonschema
+
 
 __all__ = ["SCHEMA_NAMES", "schema", "schema_dir", "validator"]
 
@@ -157,6 +159,8 @@ def schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _validator(name: str) -> jsonschema.Draft7Validator:
+    import jsonschema
+
     bundled = _bundled(name)
     jsonschema.Draft7Validator.check_schema(bundled)
     return jsonschema.Draft7Validator(bundled)

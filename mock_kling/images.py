@@ -24,7 +24,7 @@ class ImageRuleError(ValueError):
     """An image breaks one of Kling's rules; the message names the rule (not the field)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
     """What the fake learned about one submitted image."""
 

@@ -15,7 +15,7 @@ _FIELD_LIMIT = 32  # fields of a body, items of its image_list
 _PATH_LIMIT = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One API request and the answer it got."""
 

@@ -3,13 +3,14 @@ the resource-unit balance, each refused with Kling's code and message."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .errors import KlingError
-from .tasks import FAILED, TERMINAL, Task
+from .tasks import FAILED, Task
 
 STATES = ("active", "suspended", "arrears")
 CONCURRENCY_MESSAGE = "parallel task over resource pack limit"  # Kling's documented text
@@ -54,21 +55,30 @@ class Limits:
 class Usage:
     """What an account has used: running tasks, units spent, recent request times."""
 
-    active: list[Task] = field(default_factory=list)
     spent: float = 0.0
     recent_ms: deque[int] = field(default_factory=deque)
+    # Running tasks by planned end (a heap), so counting them costs only the tasks that ended.
+    _ending: list[tuple[float, int, Task]] = field(default_factory=list)
+    _entry: dict[str, int] = field(default_factory=dict)  # task_id -> its current heap entry
+    _next: int = 0
+
+    def track(self, task: Task) -> None:
+        """Count `task` as running until its planned end (again after a re-plan)."""
+        ended_at = task.ended_at()
+        self._next += 1
+        self._entry[task.task_id] = self._next
+        heapq.heappush(self._ending, (math.inf if ended_at is None else ended_at, self._next, task))
 
     def running(self, now_ms: int) -> int:
         """Tasks from submitted to their end; refunds the units of tasks that failed."""
-        still = []
-        for task in self.active:
-            status = task.step_at(now_ms).status
-            if status not in TERMINAL:
-                still.append(task)
-            elif status == FAILED:
+        while self._ending and self._ending[0][0] <= now_ms:
+            _, entry, task = heapq.heappop(self._ending)
+            if self._entry.get(task.task_id) != entry:
+                continue  # re-planned since: a newer entry counts it
+            del self._entry[task.task_id]
+            if task.step_at(now_ms).status == FAILED:
                 self.spent -= float(task.request.unit_cost)
-        self.active = still
-        return len(still)
+        return len(self._entry)
 
 
 def check_request(limits: Limits, usage: Usage, now_ms: int) -> None:

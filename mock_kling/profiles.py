@@ -7,11 +7,12 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass, field
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from . import contracts
+
+if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
+    import jsonschema
 
 JWT, KEY = "jwt", "key"
 
@@ -106,6 +107,8 @@ def schema(profile_name: str, schema_name: str) -> dict[str, Any]:
 
 @functools.cache
 def validator(profile_name: str, schema_name: str) -> jsonschema.Draft7Validator:
+    import jsonschema
+
     return jsonschema.Draft7Validator(_derived(profile_name, schema_name))
 
 

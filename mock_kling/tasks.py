@@ -21,7 +21,7 @@ UNITS_PER_SECOND = {"std": 0.2, "pro": 0.7}
 _RATIO = re.compile(r"^([1-9][0-9]{0,3}):([1-9][0-9]{0,3})$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskRequest:
     """A validated create-task body, with documented defaults applied and "" read as not set."""
 
@@ -58,7 +58,7 @@ class TaskRequest:
         return f"{UNITS_PER_SECOND[self.mode] * float(self.duration):g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """From `at_ms` on, the task has this status (and, when failed, this message)."""
 
@@ -67,7 +67,7 @@ class Step:
     status_msg: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     """One submitted job, owned by one account."""
 

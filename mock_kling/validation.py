@@ -6,15 +6,16 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from . import profiles
 from .errors import KlingError
 from .images import ImageInfo, ImageRuleError, inspect_image
 from .profiles import Profile
 from .tasks import TaskRequest
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 MAX_JSON_VALUES = 10_000  # a create body has about 20; each value costs ~60 bytes once parsed
 MAX_JSON_DEPTH = 64  # a create body is 3 deep; far below Python's recursion limit
@@ -33,6 +34,7 @@ _TOO_DEEP = f"request body is nested too deeply (more than {MAX_JSON_DEPTH} leve
 _WHITESPACE = re.compile(r"\s")
 _INTEGER = re.compile(r"(-?[0-9]{1,12})(?:\.0+)?", re.ASCII)
 _MAX_MESSAGE = 300
+_SCHEMA_IMAGE_PREFIX = 16  # enough for the contract's image rules (type, empty, data: prefix)
 
 
 def parse_json(raw: bytes) -> Any:
@@ -118,7 +120,10 @@ def parse_create(body: Any, profile: Profile | None = None) -> TaskRequest:
         if isinstance(value, str) and len(value) > limit:
             raise KlingError(1201, f"{name} must be at most {limit} characters (got {len(value)})")
     _check_callback_url(body.get("callback_url"))
-    error = best_match(profiles.validator(profile.name, "create_request").iter_errors(body))
+    from jsonschema.exceptions import best_match
+
+    validator = profiles.validator(profile.name, "create_request")
+    error = best_match(validator.iter_errors(_for_schema(body)))
     if error is not None:
         raise _refusal(error)
     images = []
@@ -128,6 +133,22 @@ def parse_create(body: Any, profile: Profile | None = None) -> TaskRequest:
         except ImageRuleError as exc:
             raise KlingError(1201, f"image_list[{index}].image {exc}") from None
     return _to_request(body, tuple(images), profile)
+
+
+def _for_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the contract sees it: each image string cut to a short prefix. The contract
+    only asks for a non-empty string without a `data:` prefix (inspect_image checks the bytes),
+    and jsonschema would otherwise copy megabytes of base64 into messages it then discards."""
+    items = body.get("image_list")
+    if not isinstance(items, list):
+        return body
+    cut = [
+        {**item, "image": item["image"][:_SCHEMA_IMAGE_PREFIX]}
+        if isinstance(item, dict) and isinstance(item.get("image"), str)
+        else item
+        for item in items
+    ]
+    return {**body, "image_list": cut}
 
 
 def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
