@@ -115,6 +115,12 @@ class Backend:
     def authenticate(self, header: str | None) -> Account:
         return self.accounts.authenticate(header, self.now_ms())
 
+    def plain_sailing(self, account: Account) -> bool:
+        """No fault rule, rate limit or account state can touch this account's next call."""
+        with self.lock:
+            limits = self._limits.get(account.account_id, self.config.limits)
+            return not self.faults and limits.state == "active" and limits.rate_per_second is None
+
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
         with self.lock:

@@ -81,6 +81,9 @@ class FaultRules:
     def all(self) -> list[FaultRule]:
         return list(self._rules)
 
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
     def match(self, endpoint: str, account: str | None) -> Fault | None:
         """The fault for this request, if a rule fires; uses up `times`."""
         for index, rule in enumerate(self._rules):
