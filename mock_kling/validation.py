@@ -42,7 +42,10 @@ def parse_json(raw: bytes) -> Any:
     MAX_JSON_VALUES values (64 MiB of `[],` or `"ab",` would take ~1.5 GB as Python objects) and
     nesting deeper than MAX_JSON_DEPTH are refused before parsing; NaN, Infinity and numbers
     that overflow a double are refused while parsing."""
-    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") >= MAX_JSON_VALUES:
+    separators = len(raw) >= MAX_JSON_VALUES and (  # a shorter body cannot hold that many
+        raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    )
+    if separators >= MAX_JSON_VALUES:
         _scan(raw)  # enough separators to matter: count the values for real, without parsing
     try:
         value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
