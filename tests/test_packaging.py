@@ -27,6 +27,7 @@ def test_wheel_carries_schemas_typing_marker_and_command(wheel: Path):
     schemas = {p.name for p in (ROOT / "schemas").glob("*.json")}
     assert {f"mock_kling/schemas/{name}" for name in schemas} <= names
     assert "mock_kling/py.typed" in names
+    assert "mock_kling/contract_tests/conftest.py" in names  # `mock-kling contract` finds it
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mock-kling = mock_kling.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
