@@ -56,6 +56,7 @@ class Misbehaving:
     requests: int = 0
     sent: int = 0
     arrived: threading.Event = field(default_factory=threading.Event)
+    closing: threading.Event = field(default_factory=threading.Event)  # the test is over
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def serve(self) -> Iterator[str]:
@@ -79,6 +80,7 @@ class Misbehaving:
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}/hook"
         finally:
+            self.closing.set()
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
@@ -105,13 +107,15 @@ def answer_100_mb(handler: BaseHTTPRequestHandler, owner: Misbehaving) -> None:
         handler.close_connection = True  # the fake stopped reading and closed: as it should
 
 
-def drip(handler: BaseHTTPRequestHandler, _: Misbehaving) -> None:
-    """An answer a byte every 50 ms: every read succeeds, the whole never ends in time."""
+def drip(handler: BaseHTTPRequestHandler, owner: Misbehaving) -> None:
+    """An answer a byte every 50 ms: every read succeeds, the whole never ends in time. (The
+    peer's pace is what is under test; it stops as soon as the test is over.)"""
     try:
         for byte in b"HTTP/1.1 200 OK\r\nX-Drip: " + b"." * 200:
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
-            time.sleep(0.05)
+            if owner.closing.wait(0.05):
+                return
     except OSError:
         handler.close_connection = True
 
