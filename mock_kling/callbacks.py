@@ -481,54 +481,59 @@ class CallbackQueue:
 
     def _deliver(self, note: _Notification, generation: int) -> None:
         attempt = note.attempts + 1
-        at_ms = self.clock.now_ms()
-        http_status, error, latency_ms = self._send(note)
-        delivered = _is_2xx(http_status)
-        with self._cond:
-            if generation != self._generation:
-                return
+
+        def after_attempt(delivered: bool) -> str:
             note.attempts = attempt
             if delivered:
-                result = "delivered"
-            elif attempt < self.policy.attempts:
-                result = "retrying"
-            else:
-                result = "gave_up"
-            fault = "delay" if note.fault == "delay" else None
-            self._record(
-                note.entry(
-                    attempt=attempt,
-                    at_ms=at_ms,
-                    http_status=http_status,
-                    error=error,
-                    latency_ms=latency_ms,
-                    result=result,
-                    fault=fault,
-                )
-            )
-            if result == "retrying":
+                self._finish_unless_duplicate(note)
+                return "delivered"
+            if attempt < self.policy.attempts:
                 note.due_ms = self.clock.now_ms() + self.policy.backoff_ms(attempt)
-                return
-            if note.fault != "duplicate":
+                return "retrying"
+            self._finish_unless_duplicate(note)
+            return "gave_up"
+
+        fault = "delay" if note.fault == "delay" else None
+        result = self._attempt(note, generation, attempt, fault, after_attempt)
+        if result in ("delivered", "gave_up") and note.fault == "duplicate":
+
+            def after_duplicate(delivered: bool) -> str:
                 self._finish(note)
-                return
+                return "delivered" if delivered else "gave_up"
+
+            self._attempt(note, generation, attempt, "duplicate", after_duplicate)
+
+    def _finish_unless_duplicate(self, note: _Notification) -> None:
+        if note.fault != "duplicate":  # a duplicate finishes after its second send
+            self._finish(note)
+
+    def _attempt(
+        self,
+        note: _Notification,
+        generation: int,
+        attempt: int,
+        fault: str | None,
+        after: Callable[[bool], str],
+    ) -> str | None:
+        """Send once and journal it; `after` (run under the lock) updates the notification and
+        names the result. None when a reset made this attempt moot."""
         at_ms = self.clock.now_ms()
         http_status, error, latency_ms = self._send(note)
         with self._cond:
             if generation != self._generation:
-                return
-            self._record(
-                note.entry(
-                    attempt=attempt,
-                    at_ms=at_ms,
-                    http_status=http_status,
-                    error=error,
-                    latency_ms=latency_ms,
-                    result="delivered" if _is_2xx(http_status) else "gave_up",
-                    fault="duplicate",
-                )
+                return None
+            result = after(_is_2xx(http_status))
+            entry = note.entry(
+                attempt=attempt,
+                at_ms=at_ms,
+                http_status=http_status,
+                error=error,
+                latency_ms=latency_ms,
+                result=result,
+                fault=fault,
             )
-            self._finish(note)
+            self._record(entry)
+            return result
 
     def _send(self, note: _Notification) -> tuple[int | None, str | None, float]:
         """Call the sender (never under the lock); any exception becomes the error text."""
