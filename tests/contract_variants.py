@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -214,3 +217,16 @@ def not_a_fake() -> NotAFake:
     config = Config(key_pairs={DEV_ACCESS_KEY: DEV_SECRET_KEY}, seed=3, submitted_seconds=0)
     config.processing_seconds = 0
     return NotAFake(create_app(config, clock=SystemClock()))
+
+
+def run_suite(
+    variant: str, report_dir: Path, *options: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run the whole contract suite through pytest against `variant` (a factory of this module),
+    writing its report to `report_dir`; the finished process and the parsed report.json."""
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "pytest", str(root / "contract_tests")]
+    command += ["--kling-app", f"tests.contract_variants:{variant}"]
+    command += ["--kling-report", str(report_dir), "-p", "no:cacheprovider", "-q", *options]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    return result, json.loads((report_dir / "report.json").read_text())

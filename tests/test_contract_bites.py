@@ -4,9 +4,6 @@ defect; against the intact fake the same checks pass."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,27 +117,14 @@ def test_the_same_check_passes_on_the_intact_fake(defect: str, local: LocalServe
 
 def test_the_whole_suite_fails_on_the_named_check(tmp_path: Path) -> None:
     """Through pytest itself: the suite run on a variant fails, and its report names the check."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(ROOT / "contract_tests"),
-        "--kling-app",
-        "tests.contract_variants:status_goes_backwards",
-        "--kling-report",
-        str(tmp_path),
-        "-k",
-        "lifecycle or test_list_with_default",
-        "--hypothesis-profile",
-        "remote",  # few examples, no shrinking: quick
-        "-p",
-        "no:cacheprovider",
-        "-q",
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result, report = variants.run_suite(
+        "status_goes_backwards",
+        tmp_path,
+        *("-k", "lifecycle or test_list_with_default"),
+        *("--hypothesis-profile", "remote"),  # few examples, no shrinking: quick
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAILED contract_tests/test_lifecycle.py::test_lifecycle" in result.stdout
-    report = json.loads((tmp_path / "report.json").read_text())
     outcomes = {check["check"]: check for check in report["checks"]}
     lifecycle = outcomes["test_lifecycle.py::test_lifecycle"]
     assert lifecycle["outcome"] == "failed"

@@ -3,36 +3,17 @@ allowed, skips what needs more with a clear reason, and never goes over the cap.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .contract_variants import run_suite
 
 
 def _run(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(ROOT / "contract_tests"),
-        "--kling-app",
-        "tests.contract_variants:not_a_fake",
-        "--kling-report",
-        str(tmp_path),
-        "--kling-poll-interval",
-        "0.05",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *options,
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    return result, json.loads((tmp_path / "report.json").read_text())
+    return run_suite("not_a_fake", tmp_path, "--kling-poll-interval", "0.05", *options)
 
 
 def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
