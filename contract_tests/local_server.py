@@ -4,12 +4,13 @@ records callback deliveries, each task on its own path."""
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_kling.receiver import parse_body
 
 _MAX_BODY = 1024 * 1024
 
@@ -126,7 +127,7 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/callback/"):
                 key = self.path.rpartition("/")[2]
                 headers = dict(self.headers.items())
-                body = _parse(raw)
+                body = parse_body(raw)
                 server.record(Delivery(key, self.command, headers, body, time.monotonic()))
             self._answer(200, b"", "text/plain")
 
@@ -141,10 +142,3 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-
-
-def _parse(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")

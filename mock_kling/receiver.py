@@ -125,7 +125,9 @@ def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             status = receiver._next_answer()
             receiver._hang(always=status == 0)
-            receiver._record(Delivery("POST", self.path, dict(self.headers), _parse(raw), status))
+            receiver._record(
+                Delivery("POST", self.path, dict(self.headers), parse_body(raw), status)
+            )
             if status == 0:
                 self.close_connection = True
                 return
@@ -139,7 +141,8 @@ def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _parse(raw: bytes) -> Any:
+def parse_body(raw: bytes) -> Any:
+    """A delivery's body: parsed JSON, or the text when it is not JSON."""
     try:
         return json.loads(raw)
     except ValueError:
