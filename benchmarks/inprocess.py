@@ -13,19 +13,19 @@ from typing import Any
 import pytest  # noqa: F401  (imported by pytest before any plugin: not timed)
 
 _started = time.perf_counter()
-from mock_kling.pytest_plugin import KlingServer  # noqa: E402  (its import is timed)
+from mock_kling.testing.plugin import KlingServer  # noqa: E402  (its import is timed)
 
 _PLUGIN_IMPORT_S = time.perf_counter() - _started
 
 
 def fixture_config(options: dict[str, Any]) -> Any:
     """The Config the kling_fake fixture builds for a test's options."""
-    from mock_kling import pytest_plugin
+    from mock_kling.testing import plugin as pytest_plugin
 
     build: Callable[[dict[str, Any]], Any] | None = getattr(pytest_plugin, "_config", None)
     if build is not None:
         return build(options)
-    from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+    from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 
     return Config(
         key_pairs={DEV_ACCESS_KEY: DEV_SECRET_KEY},
@@ -71,7 +71,7 @@ def measure_starts(count: int) -> dict[str, Any]:
 
 
 def measure_resets(server: KlingServer, count: int) -> dict[str, Any]:
-    from mock_kling.fake import KlingFake
+    from mock_kling.testing.fake import KlingFake
 
     config = fixture_config({})
     reconfigure = []
@@ -111,8 +111,8 @@ def lifecycle_body(fake: Any, receiver: Any) -> None:
 
 
 def measure_lifecycles(server: KlingServer, count: int) -> dict[str, Any]:
-    from mock_kling.fake import KlingFake
-    from mock_kling.receiver import CallbackReceiver
+    from mock_kling.testing.fake import KlingFake
+    from mock_kling.testing.receiver import CallbackReceiver
 
     bodies, whole = [], []
     for _ in range(count):
@@ -141,9 +141,9 @@ def measure_submit_scaling(count: int, window: int = 500) -> dict[str, Any]:
     stands still every task keeps running; with a system clock and 0 s timings none does."""
     import json as json_module
 
-    from mock_kling.backend import Backend
-    from mock_kling.clock import ManualClock
-    from mock_kling.config import Config
+    from mock_kling.assemble import build_backend
+    from mock_kling.core.clock import ManualClock
+    from mock_kling.core.config import Config
 
     body = json_module.loads(
         '{"image_list": [{"image": "https://example.com/a.png"}], "prompt": "p"}'
@@ -161,7 +161,7 @@ def measure_submit_scaling(count: int, window: int = 500) -> dict[str, Any]:
             submitted_seconds=submitted,
             processing_seconds=processing,
         )
-        backend = Backend(config, clock)
+        backend = build_backend(config, clock)
         account = backend.authenticate("Bearer sk")
         times = []
         for _ in range(count):

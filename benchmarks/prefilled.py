@@ -13,9 +13,10 @@ from typing import Any
 
 from waitress.server import create_server
 
-from mock_kling.app import create_app
-from mock_kling.backend import Backend
-from mock_kling.config import Config
+from mock_kling.assemble import build_backend
+from mock_kling.core.backend import Backend
+from mock_kling.core.config import Config
+from mock_kling.http.app import create_app
 
 BIG_KEY = "sk-bench-big-account"
 SMALL_KEY = "sk-bench-small-account"
@@ -57,7 +58,7 @@ def main() -> None:
         submitted_seconds=0,
         processing_seconds=0,
     )
-    backend = Backend(config)
+    backend = build_backend(config)
     app = create_app(backend=backend)
     fill(backend, SMALL_KEY, args.small_tasks)
     gc.collect()

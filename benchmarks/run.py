@@ -153,7 +153,7 @@ def ratio(a: float, b: float) -> float:
 
 
 def section_http(s: Settings, report: Report, tmp: Path) -> None:
-    from mock_kling.auth import make_token
+    from mock_kling.core.auth import make_token
 
     png = harness.photo_png(400, 400)
     image = base64.b64encode(png).decode()
@@ -470,7 +470,7 @@ def section_inprocess(s: Settings, report: Report, tmp: Path) -> None:
         ["KlingServer() again in the same process (median)", ms(starts["warm_start"]["median_ms"])],
         ["KlingServer.stop() (median)", ms(starts["stop"]["median_ms"])],
         [
-            "import mock_kling.pytest_plugin (pytest already imported)",
+            "import mock_kling.testing.plugin (pytest already imported)",
             ms(starts["plugin_import_ms"]),
         ],
         [
@@ -570,7 +570,7 @@ def _pytest_durations(tmp: Path) -> dict[str, Any]:
         "-p",
         "no:cacheprovider",
         "-p",
-        "mock_kling.pytest_plugin",
+        "mock_kling.testing.plugin",
         "test_tiny.py",
     ]
     # Only this plugin: other pytest plugins installed here (hypothesis ...) would add seconds.

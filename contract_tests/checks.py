@@ -8,8 +8,8 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, relevance
 
-from mock_kling import profiles
-from mock_kling.errors import SERVICE_CODES
+from mock_kling.contracts import derived
+from mock_kling.core.errors import SERVICE_CODES
 
 from .transport import Answer
 
@@ -38,7 +38,7 @@ def json_path(parts: Iterable[str | int]) -> str:
 def schema_errors(body: Any, contract: str, profile: str = "official", limit: int = 3) -> list[str]:
     """The contract's complaints about `body` (as vendor `profile` documents the contract), most
     relevant first, each with its JSON path."""
-    errors = sorted(profiles.validator(profile, contract).iter_errors(body), key=relevance)
+    errors = sorted(derived.validator(profile, contract).iter_errors(body), key=relevance)
     return [f"at {json_path(e.absolute_path)}: {_describe(e)}" for e in errors[:limit]]
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mock_kling.receiver import parse_body
+from mock_kling.testing.receiver import parse_body
 
 _MAX_BODY = 1024 * 1024
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from mock_kling import profiles
-from mock_kling.app import backend_of, create_app
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core import profiles
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import backend_of, create_app
 
 from .budget import SubmitBudget
 from .credentials import Credentials
@@ -40,7 +40,7 @@ OPTIONS = (
     Option(
         "profile",
         "KLING_PROFILE",
-        "Vendor profile (mock_kling.profiles): its prefix, auth and contracts; default official.",
+        "Vendor profile (mock_kling.core.profiles): prefix, auth and contracts; default official.",
         choices=tuple(profiles.PROFILES),
     ),
     Option("prefix", "KLING_PREFIX", "API path prefix (/v1 or /kling/v1); default: the profile's."),

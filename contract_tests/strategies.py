@@ -13,7 +13,7 @@ from typing import Any, cast
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from mock_kling import profiles
+from mock_kling.contracts import derived
 
 from .images import b64, image_bytes, png_b64
 
@@ -91,7 +91,7 @@ def minimal_body(**extra: Any) -> dict[str, Any]:
 
 
 def _schema_fields(profile: str) -> st.SearchStrategy[dict[str, Any]]:
-    schema = profiles.schema(profile, "create_request")
+    schema = derived.schema(profile, "create_request")
     for name in _OWN_FIELDS:
         schema["properties"].pop(name)
     schema["required"] = [name for name in schema["required"] if name not in _OWN_FIELDS]
@@ -103,7 +103,7 @@ def _schema_fields(profile: str) -> st.SearchStrategy[dict[str, Any]]:
 def _texts(shape: RequestShape) -> tuple[st.SearchStrategy[str], st.SearchStrategy[str]]:
     if not shape.free_text:
         return st.sampled_from(BENIGN_PROMPTS), st.sampled_from(["", "blurry, low quality"])
-    properties = profiles.schema(shape.profile, "create_request")["properties"]
+    properties = derived.schema(shape.profile, "create_request")["properties"]
     texts = (from_schema(properties["prompt"]), from_schema(properties["negative_prompt"]))
     return cast(tuple[st.SearchStrategy[str], st.SearchStrategy[str]], texts)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from mock_kling import profiles
+from mock_kling.contracts import derived
 
 from .api import send_create
 from .checks import check_refused
@@ -76,4 +76,4 @@ def applies(mutation: Mutation, profile: str) -> bool:
     if not mutation.schema_rule:
         return True
     broken = json.loads(mutation.breaks(minimal_body()).data)
-    return not profiles.validator(profile, "create_request").is_valid(broken)
+    return not derived.validator(profile, "create_request").is_valid(broken)

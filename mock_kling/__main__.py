@@ -1,5 +1,5 @@
 """`python -m mock_kling` runs the `mock-kling` command."""
 
-from .cli import main
+from mock_kling.cli import main
 
 main()

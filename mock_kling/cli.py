@@ -8,18 +8,19 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .app import create_app
-from .auth import make_token
-from .backend import Backend
-from .clock import Clock, ManualClock, SystemClock
-from .config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
-from .contract_cli import contract
-from .limits import Limits
-from .outcomes import RESULTS
-from .profiles import JWT, PROFILES
-from .serving import GracefulServer, run_until_stopped
-from .state import StateFile, attach, detach
+from mock_kling.assemble import build_backend
+from mock_kling.contract.cli import contract
+from mock_kling.core.auth import make_token
+from mock_kling.core.backend import Backend
+from mock_kling.core.clock import Clock, ManualClock, SystemClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.limits import Limits
+from mock_kling.core.outcomes import RESULTS
+from mock_kling.core.profiles import JWT, PROFILES
+from mock_kling.core.version import __version__
+from mock_kling.http.app import create_app
+from mock_kling.serve.persistence import StateFile, attach, detach
+from mock_kling.serve.server import GracefulServer, run_until_stopped
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -107,7 +108,7 @@ def serve(**options: Any) -> None:
     config = _config(options)
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
-    backend = Backend(config, clock)
+    backend = build_backend(config, clock)
     state = StateFile(options["state"]) if options["state"] else None
     if state is not None:
         attach(backend, state)

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mock_kling import contracts
-from mock_kling.app import create_app
-from mock_kling.auth import make_token
-from mock_kling.backend import Backend
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.auth import make_token
+from mock_kling.core.backend import Backend
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import create_app
 
 from .images import png_b64
 

@@ -18,10 +18,10 @@ from werkzeug.wrappers import Request, Response
 
 from contract_tests.credentials import Credentials
 from contract_tests.options import fake_app
-from mock_kling.app import backend_of, create_app
-from mock_kling.backend import Backend
-from mock_kling.clock import ManualClock, SystemClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.assemble import build_backend
+from mock_kling.core.clock import ManualClock, SystemClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import backend_of, create_app
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 API = ("/v1/", "/kling/v1/")
@@ -168,7 +168,7 @@ class LetsExpiredTokensIn(Broken):
 
 def wrong_callback_shape() -> Flask:
     """A fake whose callbacks wrap the task in the {code, message, data} envelope."""
-    backend = Backend(Config(seed=7), ManualClock())
+    backend = build_backend(Config(seed=7), ManualClock())
     enqueue = backend.callbacks.enqueue
 
     def wrapped(task_id: str, status: str, url: str, payload: dict[str, Any], due_ms: int) -> None:

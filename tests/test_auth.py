@@ -10,8 +10,8 @@ import jwt
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
 
 from .conftest import API_PATH, RESELLER_PATH
 

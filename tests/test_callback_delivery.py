@@ -11,12 +11,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_kling import contracts
-from mock_kling.app import create_app
-from mock_kling.auth import make_token
-from mock_kling.backend import Backend
-from mock_kling.clock import ManualClock, SystemClock
-from mock_kling.config import Config
-from mock_kling.receiver import CallbackReceiver
+from mock_kling.assemble import build_backend
+from mock_kling.core.auth import make_token
+from mock_kling.core.clock import ManualClock, SystemClock
+from mock_kling.core.config import Config
+from mock_kling.http.app import create_app
+from mock_kling.testing.receiver import CallbackReceiver
 
 from .conftest import API_PATH, valid_body
 
@@ -168,7 +168,7 @@ def test_a_hanging_receiver_does_not_hold_the_api(auth: dict[str, str], receiver
     """System clock, background delivery: the API answers while a delivery hangs."""
     receiver.hang()
     config = Config(seed=2, submitted_seconds=0, processing_seconds=0, callback_timeout_seconds=30)
-    backend = Backend(config, SystemClock())
+    backend = build_backend(config, SystemClock())
     client = create_app(backend=backend).test_client()
     header = {
         "Authorization": "Bearer "

@@ -18,12 +18,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_kling.app import backend_of, create_app
-from mock_kling.auth import make_token
-from mock_kling.callbacks import Attempt
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
-from mock_kling.receiver import CallbackReceiver
+from mock_kling.callbacks.queue import Attempt
+from mock_kling.core.auth import make_token
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import backend_of, create_app
+from mock_kling.testing.receiver import CallbackReceiver
 
 from .conftest import API_PATH
 

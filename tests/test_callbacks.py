@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mock_kling.callbacks import (
+from mock_kling.callbacks.queue import (
     Attempt,
     CallbackFault,
     CallbackQueue,
@@ -23,7 +23,7 @@ from mock_kling.callbacks import (
     Sender,
     http_post,
 )
-from mock_kling.clock import ManualClock, SystemClock
+from mock_kling.core.clock import ManualClock, SystemClock
 
 T0 = 1_767_225_600_000  # ManualClock's default start
 WAIT = 5.0  # real-time bound of every wait in this file

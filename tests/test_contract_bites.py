@@ -25,7 +25,7 @@ from contract_tests.kit import Kit
 from contract_tests.local_server import LocalServer
 from contract_tests.mutations import MUTATIONS
 from contract_tests.options import in_process_target
-from mock_kling.app import backend_of
+from mock_kling.http.app import backend_of
 
 from . import contract_variants as variants
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from mock_kling.contract_cli import pytest_arguments, suite_dir
+from mock_kling.contract.cli import pytest_arguments, suite_dir
 
 from .test_serve import MOCK_KLING, Server
 

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 
 from mock_kling import contracts
-from mock_kling.clock import ManualClock
-from mock_kling.errors import SERVICE_CODES, KlingError
-from mock_kling.ids import IdSource
-from mock_kling.images import ImageInfo, ImageRuleError, inspect_image
-from mock_kling.outcomes import Outcome, Timings
-from mock_kling.store import TaskStore
-from mock_kling.tasks import Task, TaskRequest
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.errors import SERVICE_CODES, KlingError
+from mock_kling.core.ids import IdSource
+from mock_kling.core.images import ImageInfo, ImageRuleError, inspect_image
+from mock_kling.core.outcomes import Outcome, Timings
+from mock_kling.core.store import TaskStore
+from mock_kling.core.tasks import Task, TaskRequest
 
 from .images import b64, png_bytes
 

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_kling.app import create_app
-from mock_kling.clock import ManualClock
-from mock_kling.config import Config
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import Config
+from mock_kling.http.app import create_app
 
 from .conftest import API_PATH, RESELLER_PATH, valid_body
 from .images import b64, jpeg_b64, png_b64, png_bytes

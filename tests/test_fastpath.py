@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mock_kling.app import backend_of, create_app
-from mock_kling.auth import make_token
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.auth import make_token
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import backend_of, create_app
 
 from .conftest import API_PATH, RESELLER_PATH, valid_body
 

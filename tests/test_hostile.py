@@ -38,9 +38,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mock_kling import contracts
-from mock_kling.app import backend_of, create_app
-from mock_kling.clock import ManualClock
-from mock_kling.config import MAX_BODY_BYTES, Config
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import MAX_BODY_BYTES, Config
+from mock_kling.http.app import backend_of, create_app
 
 from .hostile.corpus import API_PREFIXES, CASES, TARGETS, Big, Case, Jwt
 from .test_serve import Server

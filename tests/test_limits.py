@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling.app import create_app
-from mock_kling.clock import ManualClock
-from mock_kling.config import Config
-from mock_kling.limits import Limits
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import Config
+from mock_kling.core.limits import Limits
+from mock_kling.http.app import create_app
 
 from .conftest import API_PATH, valid_body
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling.app import create_app
-from mock_kling.clock import ManualClock
-from mock_kling.config import Config
-from mock_kling.outcomes import CONTENT_SAFETY_MESSAGE, SUBMIT_FAILURE_MESSAGE
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import Config
+from mock_kling.core.outcomes import CONTENT_SAFETY_MESSAGE, SUBMIT_FAILURE_MESSAGE
+from mock_kling.http.app import create_app
 
 from .conftest import API_PATH, valid_body
 

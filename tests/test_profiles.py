@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling import profiles
-from mock_kling.app import create_app
-from mock_kling.auth import make_token
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.contracts import derived
+from mock_kling.core import profiles
+from mock_kling.core.auth import make_token
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import create_app
 
 NAMES = list(profiles.PROFILES)
 KEY = "sk-vendor"
@@ -63,12 +64,12 @@ def test_each_vendor_accepts_what_its_documents_say(profile: str, case: str):
     body = response.get_json()
     if profile in accepted_by:
         assert (response.status_code, body["code"]) == (200, 0), body
-        profiles.validator(profile, "create_response").validate(body)
+        derived.validator(profile, "create_response").validate(body)
     else:
         assert (response.status_code, body["code"]) in ((400, 1201), (404, 1203)), body
-        profiles.validator(profile, "create_request")  # the refusal follows the contract
+        derived.validator(profile, "create_request")  # the refusal follows the contract
         assert (
-            profiles.validator(profile, "create_request").is_valid({"image_list": IMAGES, **fields})
+            derived.validator(profile, "create_request").is_valid({"image_list": IMAGES, **fields})
             is False
         )
 
@@ -85,8 +86,8 @@ def test_newapi_create_answer_has_its_documented_shape():
     body = {"image_list": IMAGES, "prompt": "p", "model": "kling-v1-6"}
     answer = _post(_client("newapi", ManualClock()), "newapi", body).get_json()
     assert set(answer["data"]) == {"task_id", "task_status"}
-    profiles.validator("newapi", "create_response").validate(answer)
-    assert not profiles.validator("official", "create_response").is_valid(answer)
+    derived.validator("newapi", "create_response").validate(answer)
+    assert not derived.validator("official", "create_response").is_valid(answer)
 
 
 def test_chainhub_free_aspect_ratio_renders_that_shape():
@@ -139,13 +140,13 @@ def test_derived_contracts_differ_only_where_documented():
             "updated_at": 1722769557708,
         },
     }
-    assert profiles.validator("cometapi", "create_response").is_valid(body)  # no request_id
-    assert not profiles.validator("official", "create_response").is_valid(body)
-    official, chainhub = (profiles.schema(p, "create_request") for p in ("official", "chainhub"))
+    assert derived.validator("cometapi", "create_response").is_valid(body)  # no request_id
+    assert not derived.validator("official", "create_response").is_valid(body)
+    official, chainhub = (derived.schema(p, "create_request") for p in ("official", "chainhub"))
     assert official["required"] == ["image_list", "prompt"]
     assert chainhub["required"] == ["model_name", "mode", "duration", "image_list", "prompt"]
     assert "enum" not in chainhub["properties"]["aspect_ratio"]
-    assert profiles.schema("official", "callback") == profiles.schema("cometapi", "callback")
+    assert derived.schema("official", "callback") == derived.schema("cometapi", "callback")
 
 
 def test_openapi_document_follows_the_profile():

@@ -24,11 +24,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from mock_kling.app import create_app
-from mock_kling.auth import make_token
-from mock_kling.backend import Backend
-from mock_kling.clock import ManualClock
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.assemble import build_backend
+from mock_kling.core.auth import make_token
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.http.app import create_app
 
 from .images import png_b64
 
@@ -46,7 +46,7 @@ def _stub_sender(url: str, body: bytes, timeout: float) -> tuple[int | None, str
     return 200, None
 
 
-BACKEND = Backend(Config(seed=8), CLOCK, callback_sender=_stub_sender)  # nothing leaves
+BACKEND = build_backend(Config(seed=8), CLOCK, sender=_stub_sender)  # nothing leaves
 APP = create_app(backend=BACKEND)
 CONFIG = SchemathesisConfig.from_dict({"checks": {"unsupported_method": {"enabled": False}}})
 schema = schemathesis.openapi.from_wsgi("/__mock__/openapi.json", APP, config=CONFIG)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mock_kling import contracts
-from mock_kling.receiver import CallbackReceiver
+from mock_kling.testing.receiver import CallbackReceiver
 
 from .test_serve import API_KEY, Server
 

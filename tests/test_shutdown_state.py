@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from mock_kling.receiver import CallbackReceiver
+from mock_kling.testing.receiver import CallbackReceiver
 
 from .test_serve import API_KEY, Server
 

@@ -1,4 +1,4 @@
-"""mock_kling.video writes real H.264 MP4s: ffprobe reads them and ffmpeg decodes them cleanly."""
+"""mock_kling.media.video writes real H.264 MP4s: ffprobe reads and ffmpeg decodes them cleanly."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mock_kling.video import render_mp4
+from mock_kling.media.video import render_mp4
 
 FPS = 30
 CALLER_SIZES = [(1280, 720), (720, 1280), (720, 720), (1920, 1080), (1080, 1920), (1080, 1080)]

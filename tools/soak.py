@@ -38,7 +38,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from mock_kling.auth import make_token
+from mock_kling.core.auth import make_token
 
 API = "/v1/videos/multi-image2video"
 TERMINAL = {"succeed", "failed"}

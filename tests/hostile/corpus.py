@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from mock_kling.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
 
 from ..images import jpeg_bytes, png_bytes
 

@@ -1,0 +1,2 @@
+"""Callback delivery: the HTTP sender, the per-task queue with its retry
+plan, the journal record."""

@@ -1,0 +1,2 @@
+"""The contract suite as a library (checks, budget, transport, target, strategies, reports) and its
+pytest plugin."""

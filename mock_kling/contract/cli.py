@@ -1,0 +1,85 @@
+"""`mock-kling contract`: run the contract suite (pytest) against a base URL, or the fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mock_kling.core.profiles import PROFILES
+
+_SUITE = "contract_tests"
+_MARKER = "conftest.py"
+# (click option name, the suite's pytest option); every one is also read from KLING_* variables.
+_FORWARDED = (
+    ("base_url", "--kling-base-url"),
+    ("access_key", "--kling-access-key"),
+    ("secret_key", "--kling-secret-key"),
+    ("api_key", "--kling-api-key"),
+    ("profile", "--kling-profile"),
+    ("prefix", "--kling-prefix"),
+    ("max_submits", "--kling-max-submits"),
+    ("report", "--kling-report"),
+    ("public_url", "--kling-public-url"),
+    ("poll_budget", "--kling-poll-budget"),
+)
+
+
+def suite_dir() -> Path:
+    """The suite's folder: the copy inside the package (a wheel's force-include) first, then the
+    repository's top-level `contract_tests/` (a source checkout or editable install)."""
+    here = Path(__file__).resolve().parents[1]  # mock_kling/
+    for folder in (here / _SUITE, here.parent / _SUITE):
+        if (folder / _MARKER).is_file():
+            return folder
+    raise click.ClickException(
+        f"contract suite not found: looked in {here / _SUITE} (package data) "
+        f"and {here.parent / _SUITE} (source checkout)"
+    )
+
+
+def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Path) -> list[str]:
+    """The pytest command line for these `contract` options and extra pytest arguments."""
+    arguments = [str(suite)]
+    for name, flag in _FORWARDED:
+        if options.get(name) is not None:
+            arguments += [flag, str(options[name])]
+    if suite.parent.name == "mock_kling":  # an installed copy: leave site-packages unwritten
+        arguments += ["-p", "no:cacheprovider"]
+    return [*arguments, *extra]
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--base-url", help="Target base URL [KLING_BASE_URL]; default: an in-process fake.")
+@click.option("--access-key", help="JWT access key [KLING_ACCESS_KEY].")
+@click.option("--secret-key", help="JWT secret key [KLING_SECRET_KEY]; prefer the variable.")
+@click.option("--api-key", help="Plain bearer key, resellers' style [KLING_API_KEY].")
+@click.option(
+    "--profile", type=click.Choice(list(PROFILES)), help="Vendor profile [KLING_PROFILE]."
+)
+@click.option("--prefix", help="Path prefix, /v1 or /kling/v1 [KLING_PREFIX].")
+@click.option(
+    "--max-submits",
+    type=click.IntRange(min=0),
+    help="Cap on accepted (paid) submits [KLING_MAX_SUBMITS]; default 0 for a real API.",
+)
+@click.option(
+    "--report", type=click.Path(file_okay=False), help="Report folder [KLING_REPORT_DIR]."
+)
+@click.option("--public-url", help="Public URL reaching the suite's receiver [KLING_PUBLIC_URL].")
+@click.option(
+    "--poll-budget", type=float, help="Seconds to wait for a remote task [KLING_POLL_BUDGET]."
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any) -> None:
+    """Run the contract suite; arguments after `--` go to pytest. Exits with pytest's code."""
+    try:
+        import pytest
+    except ImportError:
+        raise click.ClickException(
+            "the contract suite needs the test extras: pip install 'mock-kling[test]'"
+        ) from None
+    code = pytest.main(pytest_arguments(options, pytest_args, suite_dir()))
+    ctx.exit(int(code))

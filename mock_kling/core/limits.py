@@ -1,0 +1,131 @@
+"""Account limits as Kling enforces them: state, model permission, request rate, concurrency and
+the resource-unit balance, each refused with Kling's code and message."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from mock_kling.core.errors import KlingError
+from mock_kling.core.tasks import FAILED, Task
+
+STATES = ("active", "suspended", "arrears")
+CONCURRENCY_MESSAGE = "parallel task over resource pack limit"  # Kling's documented text
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One account's limits; None means unlimited."""
+
+    concurrency: int | None = None
+    units: float | None = None
+    rate_per_second: float | None = None
+    state: str = "active"
+    models: tuple[str, ...] | None = None  # models the account may use; None: all
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["models"] = None if self.models is None else list(self.models)
+        return data
+
+    def updated(self, data: Any) -> Limits:
+        """These limits with the fields given in control-API JSON changed; ValueError if bad."""
+        if not isinstance(data, dict):
+            raise ValueError("limits must be an object")
+        unknown = set(data) - {"concurrency", "units", "rate_per_second", "state", "models"}
+        if unknown:
+            raise ValueError(f"limits have unknown fields: {', '.join(sorted(unknown))}")
+        changes: dict[str, Any] = {}
+        for name in ("concurrency", "units", "rate_per_second"):
+            if name in data:
+                changes[name] = _limit(data[name], name, integer=name == "concurrency")
+        if "state" in data:
+            if data["state"] not in STATES:
+                raise ValueError(f"state must be one of {', '.join(STATES)}")
+            changes["state"] = data["state"]
+        if "models" in data:
+            changes["models"] = _models(data["models"])
+        return replace(self, **changes)
+
+
+@dataclass
+class Usage:
+    """What an account has used: running tasks, units spent, recent request times."""
+
+    spent: float = 0.0
+    recent_ms: deque[int] = field(default_factory=deque)
+    # Running tasks by planned end (a heap), so counting them costs only the tasks that ended.
+    _ending: list[tuple[float, int, Task]] = field(default_factory=list)
+    _entry: dict[str, int] = field(default_factory=dict)  # task_id -> its current heap entry
+    _next: int = 0
+
+    def track(self, task: Task) -> None:
+        """Count `task` as running until its planned end (again after a re-plan)."""
+        ended_at = task.ended_at()
+        self._next += 1
+        self._entry[task.task_id] = self._next
+        heapq.heappush(self._ending, (math.inf if ended_at is None else ended_at, self._next, task))
+
+    def running(self, now_ms: int) -> int:
+        """Tasks from submitted to their end; refunds the units of tasks that failed."""
+        while self._ending and self._ending[0][0] <= now_ms:
+            _, entry, task = heapq.heappop(self._ending)
+            if self._entry.get(task.task_id) != entry:
+                continue  # re-planned since: a newer entry counts it
+            del self._entry[task.task_id]
+            if task.step_at(now_ms).status == FAILED:
+                self.spent -= float(task.request.unit_cost)
+        return len(self._entry)
+
+
+def check_request(limits: Limits, usage: Usage, now_ms: int) -> None:
+    """Refusals that apply to every API call: account state, then the request rate."""
+    if limits.state == "suspended":
+        raise KlingError(1100, "Account exception: the account is suspended")
+    if limits.state == "arrears":
+        raise KlingError(1101, "Account in arrears: top up to continue (postpaid)")
+    if limits.rate_per_second is None:
+        return
+    while usage.recent_ms and usage.recent_ms[0] <= now_ms - 1000:
+        usage.recent_ms.popleft()
+    if len(usage.recent_ms) >= limits.rate_per_second:
+        raise KlingError(
+            1302, f"Too many requests: over the rate limit of {limits.rate_per_second:g} per second"
+        )
+    usage.recent_ms.append(now_ms)
+
+
+def check_submit(limits: Limits, usage: Usage, model: str, cost: float, running: int) -> None:
+    """Refusals that apply to a new task: model permission, concurrency, balance."""
+    if limits.models is not None and model not in limits.models:
+        raise KlingError(1103, f"No permission for model {model}: the account may not use it")
+    if limits.concurrency is not None and running >= limits.concurrency:
+        raise KlingError(1303, CONCURRENCY_MESSAGE)
+    if limits.units is not None and usage.spent + cost > limits.units:
+        left = max(limits.units - usage.spent, 0)
+        raise KlingError(
+            1102, f"Resource pack exhausted: {left:g} units left, the task needs {cost:g}"
+        )
+
+
+def _limit(value: Any, name: str, *, integer: bool) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number or null")
+    if abs(value) > 1e15 or not math.isfinite(value):  # also: ints too big for a float
+        raise ValueError(f"{name} must be a number up to 1e15 or null")
+    if value < 0 or (integer and value != int(value)):
+        raise ValueError(f"{name} must be a non-negative {'integer' if integer else 'number'}")
+    return int(value) if integer else float(value)
+
+
+def _models(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        raise ValueError("models must be a list of model names or null")
+    return tuple(value)

@@ -1,0 +1,272 @@
+"""Turns client input into a TaskRequest or paging numbers, or a KlingError naming the rule."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from mock_kling.core.errors import KlingError
+from mock_kling.core.images import ImageInfo, ImageRuleError, inspect_image
+from mock_kling.core.profiles import Profile
+from mock_kling.core.tasks import TaskRequest
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+MAX_JSON_VALUES = 10_000  # a create body has about 20; each value costs ~60 bytes once parsed
+MAX_JSON_DEPTH = 64  # a create body is 3 deep; far below Python's recursion limit
+# Kept with the task and echoed in every answer, so bounded (the fake's choice: Kling documents
+# no limit): 64 MiB ids would stay in memory for good.
+KEPT_TEXT_LIMITS = {"external_task_id": 1024, "callback_url": 2048}
+PAGE_NUM_RANGE = (1, 1000)
+PAGE_SIZE_RANGE = (1, 500)
+_PAGE_DEFAULTS = {"pageNum": 1, "pageSize": 30}
+_PATTERN_RULES = {"callback_url": "must be empty or an http(s) URL"}
+_TOKEN = re.compile(rb'["\[\]{},]')  # what _scan looks at: strings and structure
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # after the opening quote
+_BLANK = re.compile(rb"[ \t\r\n]*")
+_QUOTE, _COMMA = ord('"'), ord(",")
+_TOO_DEEP = f"request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
+_WHITESPACE = re.compile(r"\s")
+_INTEGER = re.compile(r"(-?[0-9]{1,12})(?:\.0+)?", re.ASCII)
+_MAX_MESSAGE = 300
+_SCHEMA_IMAGE_PREFIX = 16  # enough for the contract's image rules (type, empty, data: prefix)
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body parsed as strict JSON, or KlingError 1200 naming the rule: more than
+    MAX_JSON_VALUES values (64 MiB of `[],` or `"ab",` would take ~1.5 GB as Python objects) and
+    nesting deeper than MAX_JSON_DEPTH are refused before parsing; NaN, Infinity and numbers
+    that overflow a double are refused while parsing."""
+    separators = len(raw) >= MAX_JSON_VALUES and (  # a shorter body cannot hold that many
+        raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    )
+    if separators >= MAX_JSON_VALUES:
+        _scan(raw)  # enough separators to matter: count the values for real, without parsing
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise KlingError(1200, _TOO_DEEP) from None
+    except ValueError as exc:
+        raise KlingError(1200, f"request body is not valid JSON: {exc}") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise KlingError(1200, _TOO_DEEP)
+    return value
+
+
+def _scan(raw: bytes) -> None:
+    """Refuse a JSON text with more than MAX_JSON_VALUES values or nested deeper than
+    MAX_JSON_DEPTH. Looks at strings and `[]{},` only, stops as soon as a limit is passed (at most
+    4 tokens a value), and leaves anything malformed to the parser."""
+    values, depth, open_at = 1, 0, -1  # open_at: end of an opener whose first value is unseen
+    pos = 0
+    for _ in range(4 * MAX_JSON_VALUES + 8):
+        token = _TOKEN.search(raw, pos)
+        if token is None:
+            return
+        char, pos = raw[token.start()], token.end()
+        first = open_at >= 0 and (
+            char not in b"]}" or _BLANK.fullmatch(raw, open_at, token.start()) is None
+        )
+        values += first + (char == _COMMA)
+        open_at = -1
+        if values > MAX_JSON_VALUES:
+            raise KlingError(1200, f"request body has more than {MAX_JSON_VALUES} JSON values")
+        if char == _QUOTE:
+            rest = _STRING_REST.match(raw, pos)
+            if rest is None:
+                return  # an unterminated string
+            pos = rest.end()
+        elif char in b"[{":
+            depth, open_at = depth + 1, pos
+            if depth > MAX_JSON_DEPTH:
+                raise KlingError(1200, _TOO_DEEP)
+        elif char in b"]}":
+            depth -= 1
+    raise KlingError(1200, f"request body has more than {MAX_JSON_VALUES} JSON values")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return number
+
+
+def parse_create(body: Any, profile: Profile, validator: Validator) -> TaskRequest:
+    """Validate a create-task body against the vendor's create contract (`validator`), then the
+    image rules."""
+    if not isinstance(body, dict):
+        raise KlingError(1200, f"request body must be a JSON object (got {_json_type(body)})")
+    for name, limit in KEPT_TEXT_LIMITS.items():  # before the contract's patterns run on them
+        value = body.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise KlingError(1201, f"{name} must be at most {limit} characters (got {len(value)})")
+    _check_callback_url(body.get("callback_url"))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(_for_schema(body)))
+    if error is not None:
+        raise _refusal(error)
+    images = []
+    for index, item in enumerate(body["image_list"]):
+        try:
+            images.append(inspect_image(item["image"]))
+        except ImageRuleError as exc:
+            raise KlingError(1201, f"image_list[{index}].image {exc}") from None
+    return _to_request(body, tuple(images), profile)
+
+
+def _for_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the contract sees it: each image string cut to a short prefix. The contract
+    only asks for a non-empty string without a `data:` prefix (inspect_image checks the bytes),
+    and jsonschema would otherwise copy megabytes of base64 into messages it then discards."""
+    items = body.get("image_list")
+    if not isinstance(items, list):
+        return body
+    cut = [
+        {**item, "image": item["image"][:_SCHEMA_IMAGE_PREFIX]}
+        if isinstance(item, dict) and isinstance(item.get("image"), str)
+        else item
+        for item in items
+    ]
+    return {**body, "image_list": cut}
+
+
+def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
+    """`pageNum` and `pageSize` from a query string, with Kling's defaults and ranges."""
+    page_num = _int_param(args, "pageNum", PAGE_NUM_RANGE)
+    page_size = _int_param(args, "pageSize", PAGE_SIZE_RANGE)
+    return page_num, page_size
+
+
+def _int_param(args: Mapping[str, str], name: str, bounds: tuple[int, int]) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return _PAGE_DEFAULTS[name]
+    low, high = bounds
+    rule = f"{name} must be an integer in [{low}, {high}] (got {_show(raw)})"
+    match = _INTEGER.fullmatch(raw)  # "2.0" is the integer 2, as JSON Schema reads it
+    if match is None or not low <= int(match[1]) <= high:
+        raise KlingError(1201, rule)
+    return int(match[1])
+
+
+def _check_callback_url(value: Any) -> None:
+    """Whitespace is refused by the contract's `not: {pattern: "\\s"}` anyway; checked first
+    because its `pattern` backtracks quadratically on whitespace (1 MB: hours)."""
+    if isinstance(value, str) and _WHITESPACE.search(value):
+        rule = _PATTERN_RULES["callback_url"]
+        raise KlingError(1201, f"callback_url {rule} (got {_show(value)})")
+
+
+def _to_request(
+    body: dict[str, Any], images: tuple[ImageInfo, ...], profile: Profile
+) -> TaskRequest:
+    watermark = body.get("watermark_info") or {}
+    for alias, field_name in profile.aliases.items():
+        body = {**body, field_name: body.get(field_name) or body.get(alias)}
+    return TaskRequest(
+        prompt=body.get("prompt") or "",
+        images=images,
+        model_name=body.get("model_name") or "kling-v1-6",
+        negative_prompt=body.get("negative_prompt") or "",
+        mode=body.get("mode") or "std",
+        duration=body.get("duration") or "5",
+        aspect_ratio=body.get("aspect_ratio") or "16:9",
+        watermark_enabled=bool(watermark.get("enabled", False)),
+        callback_url=body.get("callback_url") or None,
+        external_task_id=body.get("external_task_id") or None,
+    )
+
+
+def _refusal(error: ValidationError) -> KlingError:
+    field = _field_name(error.absolute_path)
+    if error.validator == "enum" and field in ("model_name", "model"):
+        return KlingError(
+            1203, f"{field} {_show(error.instance)} does not exist; supported: kling-v1-6"
+        )
+    return KlingError(1201, _describe(error, field))
+
+
+def _describe(error: ValidationError, field: str) -> str:
+    keyword = error.validator
+    expected: Any = error.validator_value
+    value: Any = error.instance
+    schema: Any = error.schema
+    if keyword == "required":
+        missing = next(name for name in expected if name not in value)
+        return f"{_join(field, missing)} is required"
+    if keyword == "type":
+        allowed = _allowed(schema)
+        return (
+            f"{field} must be of type {expected}{allowed} (got {_json_type(value)} {_show(value)})"
+        )
+    if keyword in ("enum", "const"):
+        return f"{field} must be{_allowed(schema) or ' ' + _show(expected)} (got {_show(value)})"
+    if keyword == "minLength" and len(value) == 0:
+        return f"{field} must not be empty"
+    if keyword in ("minLength", "maxLength"):
+        bound = "at least" if keyword == "minLength" else "at most"
+        return f"{field} must be {bound} {expected} characters (got {len(value)})"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return f"{field} must have {bound} {expected} item(s) (got {len(value)})"
+    if keyword == "not" and field.endswith(".image"):
+        return f"{field} must be raw base64 without a data: URI prefix"
+    if keyword == "anyOf" and not field:
+        names = " or ".join(next(iter(option["required"])) for option in expected)
+        return f"{names} is required"
+    if keyword == "pattern":
+        rule = _PATTERN_RULES.get(field, f"must match {expected}")
+        return f"{field} {rule} (got {_show(value)})"
+    return f"{field or 'request body'} is invalid: {error.message}"[:_MAX_MESSAGE]
+
+
+def _allowed(schema: Mapping[str, Any] | bool) -> str:
+    if isinstance(schema, Mapping) and "enum" in schema:
+        return " one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    return ""
+
+
+def _field_name(path: Iterable[str | int]) -> str:
+    name = ""
+    for part in path:
+        name = f"{name}[{part}]" if isinstance(part, int) else _join(name, part)
+    return name
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    if isinstance(value, str):
+        value = value[:limit]  # never copy a huge string just to cut it
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,2 @@
+"""The Flask shell: app factory, API and control blueprints, media route, fast path,
+body parsing."""

@@ -1,0 +1,108 @@
+"""The Flask app factory: the API on two prefixes, control and media routes, an error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from mock_kling.assemble import build_backend
+from mock_kling.core import wire
+from mock_kling.core.backend import Backend
+from mock_kling.core.clock import Clock
+from mock_kling.core.config import Config
+from mock_kling.core.errors import KlingError
+from mock_kling.core.journal import RequestRecord
+from mock_kling.http import api, control, media
+from mock_kling.http.context import EXTENSION
+from mock_kling.http.fastpath import FastPath
+
+_log = logging.getLogger("mock_kling")
+_API_PREFIXES = tuple(prefix + "/" for prefix in api.PREFIXES)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    clock: Clock | None = None,
+    backend: Backend | None = None,
+    fast_path: bool = True,
+) -> Flask:
+    """A fake Kling server as a WSGI app; its state is `backend_of(app)`. With `fast_path`, plain
+    GETs of tasks skip Flask's per-request machinery (same answers, byte for byte)."""
+    backend = backend or build_backend(config, clock)
+    app = Flask("mock_kling")
+    app.config["MAX_CONTENT_LENGTH"] = backend.config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Kling's field order
+    app.json.compact = True  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = backend
+    app.before_request(_assign_request_id)
+    app.after_request(_journal)
+    for prefix in api.PREFIXES:  # each request is checked against the profile's prefixes
+        app.register_blueprint(api.blueprint, url_prefix=prefix, name=api.blueprint_name(prefix))
+    app.register_blueprint(control.blueprint, url_prefix="/__mock__")
+    app.register_blueprint(media.blueprint, url_prefix=wire.MEDIA_PATH)
+    app.register_error_handler(Exception, _render_error)
+    if fast_path:
+        app.wsgi_app = FastPath(app.wsgi_app, backend)  # type: ignore[method-assign]
+    return app
+
+
+def backend_of(app: Flask) -> Backend:
+    backend: Backend = app.extensions[EXTENSION]
+    return backend
+
+
+def _assign_request_id() -> None:
+    g.request_id = backend_of(current_app).ids.request_id()
+
+
+def _journal(response: Response) -> Response:
+    """Record every call to the API prefixes in the request journal."""
+    if not request.path.startswith(_API_PREFIXES):
+        return response
+    account = g.get("account")
+    dropped = g.get("dropped", False)
+    record = RequestRecord(
+        at_ms=backend_of(current_app).now_ms(),
+        method=request.method,
+        path=request.full_path.rstrip("?"),
+        account=None if account is None else account.account_id,
+        body=g.get("body_summary"),
+        http_status=0 if dropped else response.status_code,
+        code=None if dropped else g.get("service_code"),
+        request_id=g.request_id,
+    )
+    backend_of(current_app).requests.add(record)
+    return response
+
+
+def _render_error(exc: Exception) -> ResponseReturnValue:
+    error = _as_kling_error(exc)
+    g.service_code = error.code
+    request_id = g.get("request_id") or backend_of(current_app).ids.request_id()
+    response = current_app.json.response(wire.error_body(error, request_id))
+    response.status_code = error.http_status
+    return response
+
+
+def _as_kling_error(exc: Exception) -> KlingError:
+    if isinstance(exc, KlingError):
+        return exc
+    if isinstance(exc, NotFound):
+        return KlingError(1203, f"no such resource: {request.method} {request.path}")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or []))
+        return KlingError(
+            1202, f"method {request.method} is not valid for {request.path}; use {allowed}"
+        )
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return KlingError(1200, f"request body is larger than the limit of {limit} bytes")
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        return KlingError(1200, f"bad request: {exc.description}")
+    _log.exception("mock-kling failed on %s %s", request.method, request.path)
+    backend_of(current_app).record_error(exc)
+    return KlingError(5000, f"internal error in mock-kling ({type(exc).__name__}); see its log")

@@ -1,0 +1,1 @@
+"""The result videos: a pure-Python H.264/MP4 writer."""

@@ -1,0 +1,1 @@
+"""Store implementations: memory (the default), and later sqlite and redis."""

@@ -1,0 +1,1 @@
+"""Test support: the pytest plugin (fixtures only), the KlingFake handle and a callback receiver."""

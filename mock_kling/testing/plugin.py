@@ -1,0 +1,152 @@
+"""pytest fixtures (registered through the `pytest11` entry point) that put a test in full
+control of a fake Kling: `kling_fake`, `kling_server`, `kling_inprocess`, `kling_receiver`,
+`kling_options`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # imported lazily: loading the plugin must not import Flask
+    from mock_kling.core.config import Config
+    from mock_kling.serve.thread_server import ServerThread
+    from mock_kling.testing.fake import KlingFake
+    from mock_kling.testing.receiver import CallbackReceiver
+
+API_KEY = "sk-mock-kling-test"
+MARKER = "kling"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "kling(**options): options of the test's fake Kling (seed, submitted_seconds, "
+        "processing_seconds, outcome, failure_rate, limits, key_pairs, api_keys, ...)",
+    )
+
+
+@pytest.fixture
+def kling_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The test's fake options: `@pytest.mark.kling(...)` keywords; override to set defaults."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
+        options.update(marker.kwargs)
+    return options
+
+
+class KlingServer:
+    """The session's fake on 127.0.0.1: one per pytest(-xdist) worker."""
+
+    def __init__(self) -> None:
+        from mock_kling.assemble import build_backend
+        from mock_kling.core.clock import ManualClock
+        from mock_kling.http.app import create_app
+        from mock_kling.serve.thread_server import ServerThread
+
+        self.backend = build_backend(_config({}), ManualClock())
+        self.app = create_app(backend=self.backend)
+        self.thread: ServerThread = ServerThread(self.app).start()
+        self.backend.base_url = self.thread.url
+
+    @property
+    def url(self) -> str:
+        return self.thread.url
+
+    def stop(self) -> None:
+        self.thread.stop()
+        self.backend.close()
+
+
+@pytest.fixture(scope="session")
+def kling_server() -> Iterator[KlingServer]:
+    """A fake Kling on 127.0.0.1 and a free port, with a manual clock, for the whole session."""
+    server = KlingServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kling_fake(kling_server: KlingServer, kling_options: dict[str, Any]) -> Iterator[KlingFake]:
+    """The session's fake, reset for this test with its options; errors inside the server
+    fail the test."""
+    from mock_kling.testing.fake import KlingFake
+
+    kling_server.backend.reconfigure(_config(kling_options))
+    fake = KlingFake(kling_server.backend, kling_server.url, kling_server.app)
+    yield fake
+    _raise_server_errors(fake)
+
+
+@pytest.fixture
+def kling_inprocess(
+    kling_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[KlingFake]:
+    """A fake with no sockets at http://kling.test: `requests` calls to it are answered
+    in-process; `kling_inprocess.httpx_transport()` does the same for httpx."""
+    from mock_kling.assemble import build_backend
+    from mock_kling.core.clock import ManualClock
+    from mock_kling.http.app import create_app
+    from mock_kling.serve.inprocess import INPROCESS_URL
+    from mock_kling.testing.fake import KlingFake
+
+    backend = build_backend(_config(kling_options), ManualClock())
+    backend.base_url = INPROCESS_URL
+    app = create_app(backend=backend)
+    fake = KlingFake(backend, INPROCESS_URL, app)
+    _route_requests(app, monkeypatch)
+    yield fake
+    backend.close()
+    _raise_server_errors(fake)
+
+
+@pytest.fixture
+def kling_receiver() -> Iterator[CallbackReceiver]:
+    """A callback receiver on 127.0.0.1: `.url` for callback_url, `.deliveries`, `.answer(500)`,
+    `.hang()` / `.release()`, `.wait_for(n)`."""
+    from mock_kling.testing.receiver import CallbackReceiver
+
+    with CallbackReceiver() as receiver:
+        yield receiver
+
+
+def _config(options: dict[str, Any]) -> Config:
+    from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+    from mock_kling.core.limits import Limits
+
+    settings: dict[str, Any] = {
+        "key_pairs": {DEV_ACCESS_KEY: DEV_SECRET_KEY},
+        "api_keys": [API_KEY],
+        "seed": 0,
+        "callback_timeout_seconds": 2.0,
+    }
+    settings.update(options)
+    if isinstance(settings.get("limits"), dict):
+        settings["limits"] = Limits().updated(settings["limits"])
+    try:
+        return Config(**settings)
+    except TypeError as exc:
+        raise pytest.UsageError(f"@pytest.mark.kling: {exc}") from None
+
+
+def _raise_server_errors(fake: KlingFake) -> None:
+    errors = list(fake.backend.errors)
+    if errors:
+        raise AssertionError(f"the fake raised inside the server: {errors[0]!r}") from errors[0]
+
+
+def _route_requests(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        import requests
+    except ImportError:
+        return
+    from mock_kling.serve.inprocess import INPROCESS_URL, WSGIAdapter
+
+    adapter = WSGIAdapter(app)
+    original = requests.Session.get_adapter
+
+    def get_adapter(self: requests.Session, url: str) -> Any:
+        return adapter if url.startswith(INPROCESS_URL) else original(self, url)
+
+    monkeypatch.setattr(requests.Session, "get_adapter", get_adapter)
