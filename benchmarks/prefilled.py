@@ -83,7 +83,7 @@ def main() -> None:
         app, host="127.0.0.1", port=0, threads=args.threads, ident="mock-kling"
     )
     url = f"http://127.0.0.1:{server.effective_port}"
-    backend.base_url = url
+    backend.serve_at(url)
     print("BENCH_JSON " + json.dumps(info), flush=True)
     print(f"prefilled fake listening on {url}", flush=True)
     try:

@@ -19,7 +19,7 @@ from mock_kling.core.outcomes import RESULTS
 from mock_kling.core.profiles import JWT, PROFILES
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
-from mock_kling.serve.persistence import StateFile, attach, detach
+from mock_kling.serve.persistence import Persistence, StateFile
 from mock_kling.serve.server import GracefulServer, run_until_stopped
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -109,21 +109,21 @@ def serve(**options: Any) -> None:
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
     backend = build_backend(config, clock)
-    state = StateFile(options["state"]) if options["state"] else None
-    if state is not None:
-        attach(backend, state)
+    persistence = Persistence(backend, StateFile(options["state"])) if options["state"] else None
+    if persistence is not None:
+        persistence.start()
     app = create_app(backend=backend)
     server = GracefulServer(
         app, options["host"], options["port"], options["threads"], config.max_body_bytes
     )
     base_url = f"http://{_url_host(options['host'])}:{server.port}"
-    backend.base_url = config.public_url or base_url
+    backend.serve_at(base_url)
     _print_banner(base_url, backend, options["clock"])
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
-        if state is not None:
-            detach(backend, state)
+        if persistence is not None:
+            persistence.stop()
         click.echo("mock-kling stopped")
 
     run_until_stopped(server, shut_down)

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from contract_tests.credentials import Credentials
 from contract_tests.options import fake_app
 from mock_kling.assemble import build_backend
+from mock_kling.callbacks.sender import http_post
 from mock_kling.core.clock import ManualClock, SystemClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 from mock_kling.http.app import backend_of, create_app
@@ -168,14 +169,12 @@ class LetsExpiredTokensIn(Broken):
 
 def wrong_callback_shape() -> Flask:
     """A fake whose callbacks wrap the task in the {code, message, data} envelope."""
-    backend = build_backend(Config(seed=7), ManualClock())
-    enqueue = backend.callbacks.enqueue
 
-    def wrapped(task_id: str, status: str, url: str, payload: dict[str, Any], due_ms: int) -> None:
-        envelope = {"code": 0, "message": "SUCCEED", "request_id": "r", "data": payload}
-        enqueue(task_id, status, url, envelope, due_ms)
+    def wrapped(url: str, body: bytes, timeout: float) -> tuple[int | None, str | None]:
+        envelope = {"code": 0, "message": "SUCCEED", "request_id": "r", "data": json.loads(body)}
+        return http_post(url, json.dumps(envelope).encode(), timeout)
 
-    backend.callbacks.enqueue = wrapped  # type: ignore[method-assign]
+    backend = build_backend(Config(seed=7), ManualClock(), sender=wrapped)
     return create_app(backend=backend)
 
 

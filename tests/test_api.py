@@ -100,7 +100,7 @@ def test_video_is_not_served_before_success_or_after_30_days(
     client: FlaskClient, auth: dict[str, str], clock: ManualClock, backend: Backend
 ):
     task_id = client.post(API_PATH, json=valid_body(), headers=auth).get_json()["data"]["task_id"]
-    video_id = backend.store.find("mock-access-key", task_id).video_id  # type: ignore[union-attr]
+    video_id = backend.task(task_id).video_id
     path = f"/__mock__/media/{video_id}.mp4"
     assert client.get(path).status_code == 404
     clock.advance(10)

@@ -182,7 +182,7 @@ def test_a_hanging_receiver_does_not_hold_the_api(auth: dict[str, str], receiver
             assert client.get(f"{API_PATH}/{task_id}", headers=header).status_code == 200
             assert client.post(API_PATH, json=valid_body(), headers=header).status_code == 200
         assert receiver.deliveries == []  # the first delivery is still hanging
-        assert backend.callbacks.pending() == 3  # submitted in flight; the others wait their turn
+        assert backend.pending_callbacks() == 3  # submitted in flight; the others wait their turn
     finally:
         receiver.release()
         receiver.wait_for(3)

@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_kling.callbacks.queue import Attempt
+from mock_kling.core.attempts import Attempt
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
@@ -154,7 +154,7 @@ def run_through_retries(
     finally:
         advancing.join(timeout=30)
     assert not advancing.is_alive(), "advance did not finish"
-    journal = [a for a in backend_of(app).callbacks.journal() if a.task_id == task_id]
+    journal = [a for a in backend_of(app).attempts() if a.task_id == task_id]
     return task_id, journal
 
 

@@ -15,15 +15,12 @@ from typing import Any
 
 import pytest
 
-from mock_kling.callbacks.queue import (
-    Attempt,
-    CallbackFault,
-    CallbackQueue,
-    DeliveryPolicy,
-    Sender,
-    http_post,
-)
+from mock_kling.callbacks.sender import http_post
+from mock_kling.core.attempts import Attempt
 from mock_kling.core.clock import ManualClock, SystemClock
+from mock_kling.core.delivery import CallbackFault, DeliveryPolicy, Sender
+
+from .dispatch_harness import CallbackQueue
 
 T0 = 1_767_225_600_000  # ManualClock's default start
 WAIT = 5.0  # real-time bound of every wait in this file

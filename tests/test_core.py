@@ -1,4 +1,4 @@
-"""The Flask-free core: clock, ids, lifecycle, store paging, image headers, the error table."""
+"""The Flask-free core: clock, ids, lifecycle, image headers, the error table."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from mock_kling import contracts
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.errors import SERVICE_CODES, KlingError
 from mock_kling.core.ids import IdSource
-from mock_kling.core.images import ImageInfo, ImageRuleError, inspect_image
-from mock_kling.core.outcomes import Outcome, Timings
-from mock_kling.core.store import TaskStore
-from mock_kling.core.tasks import Task, TaskRequest
+from mock_kling.core.images import ImageRuleError, inspect_image
+from mock_kling.core.outcomes import Timings
 
 from .images import b64, png_bytes
+from .tasks import make_task as _task
 
 
 def test_manual_clock_moves_only_forward():
@@ -57,27 +56,6 @@ def test_lifecycle_timeline_and_status_at():
 
 def test_zero_second_lifecycle_succeeds_at_once():
     assert _task("1", created_at=5, timings=Timings(0, 0)).step_at(5).status == "succeed"
-
-
-def test_store_pages_newest_first_without_gaps():
-    store = TaskStore()
-    for n in range(1, 1001):
-        store.add(_task(str(n), created_at=n))
-    seen: list[str] = []
-    for page in range(1, 40):
-        seen += [t.task_id for t in store.page("acct", page, 30)]
-    assert seen == [str(n) for n in range(1000, 0, -1)]
-    assert store.page("acct", 1000, 500) == []
-    assert store.page("nobody", 1, 30) == []
-
-
-def test_store_finds_by_task_id_before_external_id():
-    store = TaskStore()
-    store.add(_task("111", external="222"))
-    store.add(_task("222"))
-    assert store.find("acct", "222").task_id == "222"  # type: ignore[union-attr]
-    assert store.find("acct", "111").task_id == "111"  # type: ignore[union-attr]
-    assert store.find("other", "111") is None
 
 
 def test_png_and_jpeg_sizes_are_read_from_the_header():
@@ -126,24 +104,6 @@ def test_error_table_matches_the_error_contract():
     assert KlingError(1202, "x").http_status == 404
     with pytest.raises(ValueError, match="not a Kling error code"):
         KlingError(0, "success is not an error")
-
-
-def _task(
-    task_id: str,
-    *,
-    created_at: int = 0,
-    external: str | None = None,
-    timings: Timings | None = None,
-) -> Task:
-    return Task(
-        task_id=task_id,
-        account_id="acct",
-        request=TaskRequest(prompt="p", images=(ImageInfo("url"),), external_task_id=external),
-        created_at=created_at,
-        video_id="v" + task_id,
-        timeline=Outcome().timeline(created_at, timings or Timings()),
-        outcome=Outcome(),
-    )
 
 
 def _jpeg(width: int, height: int, progressive: bool = False) -> bytes:

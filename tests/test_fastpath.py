@@ -63,7 +63,7 @@ def test_same_answer_with_and_without_the_fast_path(path: str, auth: str):
     assert answers[0].status_code == answers[1].status_code
     assert answers[0].data == answers[1].data  # same seed: even the request ids agree
     assert answers[0].headers["Content-Type"] == answers[1].headers["Content-Type"]
-    journals = [backend_of(c.application).requests.all() for c in (fast, slow)]
+    journals = [backend_of(c.application).requests() for c in (fast, slow)]
     assert journals[0] == journals[1]
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from mock_kling.callbacks.queue import FAULT_ACTIONS
 from mock_kling.contracts import bundle as contracts
 from mock_kling.contracts import derived
 from mock_kling.core import profiles
+from mock_kling.core.delivery import FAULT_ACTIONS
 from mock_kling.core.errors import SERVICE_CODES
 from mock_kling.core.faults import ENDPOINTS
 from mock_kling.core.limits import STATES

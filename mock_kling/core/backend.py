@@ -1,351 +1,295 @@
-"""The fake's state and operations, free of HTTP: accounts and their limits, tasks and their
-outcomes, faults, journals, callbacks and the clock."""
+"""The Backend: one fake Kling and the only door to what it remembers. Its state lives behind a
+Store; every change is a method, and each change is told to the subscribers as a domain event."""
 
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from mock_kling.callbacks.queue import CallbackQueue, DeliveryPolicy, Sender, http_post
-from mock_kling.core import profiles, wire
+from mock_kling.core import profiles
+from mock_kling.core.accounting import Accounting
+from mock_kling.core.attempts import Attempt
 from mock_kling.core.auth import Account, Accounts
 from mock_kling.core.clock import Clock, ManualClock, SystemClock
-from mock_kling.core.config import MEDIA_RETENTION_DAYS, Config
+from mock_kling.core.config import Config
+from mock_kling.core.delivery import DeliveryPolicy, Sender
+from mock_kling.core.dispatch import Dispatcher
 from mock_kling.core.errors import KlingError
-from mock_kling.core.faults import Fault, FaultRules
+from mock_kling.core.events import (
+    ClockMoved,
+    ErrorRecorded,
+    Event,
+    RequestJournaled,
+    Reset,
+    TaskCreated,
+)
+from mock_kling.core.faults import Fault, take_fault
 from mock_kling.core.ids import IdSource
-from mock_kling.core.journal import RequestJournal
-from mock_kling.core.limits import Limits, Usage, check_request, check_submit
-from mock_kling.core.outcomes import Outcome, Timings, from_prompt
-from mock_kling.core.profiles import JWT
+from mock_kling.core.journal import RequestRecord
+from mock_kling.core.limits import check_request, check_submit
+from mock_kling.core.outcomes import Timings
+from mock_kling.core.planning import Planning
 from mock_kling.core.requests import parse_create
-from mock_kling.core.store import TaskStore
-from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
-from mock_kling.serve.persistence import plan_event, task_event
+from mock_kling.core.store import Store
+from mock_kling.core.tasks import Task
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-_DAY_MS = 86_400_000
+_ERROR_LIMIT = 100
+Subscriber = Callable[[Event], None]
 
 
-@dataclass
-class NextOutcome:
-    """An outcome waiting for the next `count` tasks of `account` (None: any account)."""
-
-    outcome: Outcome
-    account: str | None = None
-    count: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"outcome": self.outcome.to_json(), "account": self.account, "count": self.count}
-
-
-class Backend:
-    """One fake Kling. Every public method is thread-safe."""
+class Backend(Planning, Accounting):
+    """One fake Kling. Every public method is thread-safe. Control operations (outcomes, faults,
+    limits) come from `Planning` and `Accounting`, split out only to keep modules small."""
 
     def __init__(
         self,
         config: Config | None = None,
         clock: Clock | None = None,
-        callback_sender: Sender = http_post,
         *,
+        store: Store,
+        sender: Sender,
         create_validator: Callable[[str], Validator],
     ) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self._store = store
         self._create_validator = create_validator  # profile name -> its create contract
-        self.clock: Clock = clock or SystemClock()
-        self.lock = threading.RLock()
-        self.callbacks = CallbackQueue(self.clock, sender=callback_sender)
-        self.base_url = "http://localhost"
-        self._start_ms = self.clock.now_ms()
-        self.persist: Callable[[dict[str, Any]], None] | None = None  # see state.attach
+        self._subscribers: list[Subscriber] = []
+        self._errors: list[ErrorRecorded] = []
+        self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self._driver_error)
+        self._base_url = "http://localhost"
+        self._start_ms = self._clock.now_ms()
+        if isinstance(self._clock, ManualClock):
+            self._clock.bind(self.advance)  # one way to advance, and it settles
         self._configure(config or Config())
-        self._reset_state()
+        self._reset_sources()
 
-    def _configure(self, config: Config) -> None:
-        self.config = config
-        self.seed = config.seed if config.seed is not None else _fresh_seed()
-        self.profile = profiles.get(config.profile)
-        self.accounts = Accounts(config.key_pairs, config.api_keys, jwt=JWT in self.profile.auth)
-        self.timings = Timings(config.submitted_seconds, config.processing_seconds)
-        self.base_url = config.public_url or self.base_url
-        self.callbacks.policy = DeliveryPolicy(
-            config.callback_attempts,
-            config.callback_backoff_seconds,
-            config.callback_timeout_seconds,
-        )
+    # --- settings and lifetime ------------------------------------------------------------------
 
-    def _reset_state(self) -> None:
-        self.ids = IdSource(self.seed)
-        self.store = TaskStore()
-        self.faults = FaultRules(self.seed)
-        self.requests = RequestJournal(self.config.journal_limit)
-        self._outcome_random = random.Random(f"{self.seed}:outcomes")
-        self._next_outcomes: list[NextOutcome] = []
-        self._limits: dict[str, Limits] = {}
-        self._usage: dict[str, Usage] = {}
-        self.errors: list[BaseException] = []  # unexpected exceptions, for tests to re-raise
+    @property
+    def config(self) -> Config:
+        return self._config
 
-    def reset(self) -> None:
-        """Forget tasks, journals, rules, faults and limits; rewind a manual clock to its start."""
-        with self.lock:
-            self.callbacks.reset()
-            self._reset_state()
-            if isinstance(self.clock, ManualClock):
-                self.clock.reset_to(self._start_ms)
-            self._save({"kind": "reset", "now_ms": self.now_ms()})
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def profile(self) -> profiles.Profile:
+        return self._profile
+
+    @property
+    def manual_clock(self) -> bool:
+        return isinstance(self._clock, ManualClock)
+
+    @property
+    def base_url(self) -> str:
+        """Where result videos are served from (the server's URL, or --public-url)."""
+        return self._base_url
+
+    def serve_at(self, base_url: str) -> None:
+        """The server's own URL, once known (unless a public URL was configured)."""
+        self._base_url = self._config.public_url or base_url
 
     def reconfigure(self, config: Config) -> None:
         """Take new settings (accounts, seed, timings, outcomes, limits, callbacks), then reset."""
-        with self.lock:
+        with self._store.atomic():
             self._configure(config)
             self.reset()
 
-    def record_error(self, error: BaseException) -> None:
-        """Keep an unexpected exception so a test harness can raise it in the test."""
-        with self.lock:
-            self.errors.append(error)
+    def reset(self) -> None:
+        """Forget tasks, journals, rules, faults and limits; rewind a manual clock to its start."""
+        with self._store.atomic():
+            self._dispatch.reset()
+            self._store.reset()
+            self._reset_sources()
+            self._errors.clear()
+            if isinstance(self._clock, ManualClock):
+                self._clock.reset_to(self._start_ms)
+                self._store.set_clock_ms(self._start_ms)
+            self._emit(Reset(self.now_ms()))
 
     def close(self) -> None:
-        self.callbacks.stop()
+        self._dispatch.stop()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` with every domain event, in order; returns the unsubscribe call."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    # --- errors: nothing fails silently ---------------------------------------------------------
+
+    def record_error(self, error: BaseException, where: str = "request") -> None:
+        """Keep an unexpected exception: `/__mock__/health` shows it, a test harness raises it."""
+        record = ErrorRecorded(where, error, self.now_ms())
+        with self._store.atomic():
+            self._errors = [*self._errors[-_ERROR_LIMIT + 1 :], record]
+        self._emit(record)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return [record.error for record in self._errors]
+
+    def error_records(self) -> list[ErrorRecorded]:
+        return list(self._errors)
+
+    # --- time -----------------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return self.clock.now_ms()
+        return self._clock.now_ms()
 
-    # --- the API -------------------------------------------------------------------------------
+    def advance(self, seconds: float) -> int:
+        """Move a manual clock on, running every transition, callback and retry that falls due,
+        in order; returns the new time in ms."""
+        if not isinstance(self._clock, ManualClock):
+            raise KlingError(1200, "the clock is the system clock; start with --clock manual")
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward (got {seconds} seconds)")
+        target = self._clock.now_ms() + round(seconds * 1000)
+        self._dispatch.settle(target, self._set_clock)
+        self._emit(ClockMoved(self.now_ms()))
+        return self.now_ms()
+
+    def next_due_ms(self) -> int | None:
+        """When the next step or callback falls due (None: nothing is pending)."""
+        return self._dispatch.next_due_ms()
+
+    # --- the API --------------------------------------------------------------------------------
 
     def authenticate(self, header: str | None) -> Account:
-        return self.accounts.authenticate(header, self.now_ms())
+        return self._accounts.authenticate(header, self.now_ms())
+
+    def accounts(self) -> list[Account]:
+        return self._accounts.all()
+
+    def request_id(self) -> str:
+        return self._ids.request_id()
 
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
-        with self.lock:
-            limits = self._limits.get(account.account_id, self.config.limits)
-            return not self.faults and limits.state == "active" and limits.rate_per_second is None
+        limits = self.limits(account.account_id)
+        return (
+            limits.state == "active"
+            and limits.rate_per_second is None
+            and not (self._store.fault_rules())
+        )
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
-        with self.lock:
-            fault = self.faults.match(endpoint, account.account_id)
+        store, account_id = self._store, account.account_id
+        with store.atomic():
+            rules = store.fault_rules()
+            fault, left = take_fault(rules, endpoint, account_id, self._fault_random)
+            if left is not rules:
+                store.put_fault_rules(left)
             if fault is not None and (fault.code is not None or fault.drop):
                 return fault
-            account_id = account.account_id
-            check_request(self.limits(account_id), self._usage_of(account_id), self.now_ms())
+            limits = self.limits(account_id)
+            if limits.state != "active" or limits.rate_per_second is not None:
+                usage = store.usage(account_id)
+                check_request(limits, usage, self.now_ms())
+                store.put_usage(account_id, usage)
             return fault
 
     def create_task(self, account: Account, body: Any) -> Task:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
-        request = parse_create(body, self.profile, self._create_validator(self.profile.name))
+        request = parse_create(body, self._profile, self._create_validator(self._profile.name))
         self._check_callback_host(request.callback_url)
-        with self.lock:
-            account_id, now = account.account_id, self.now_ms()
-            self._check_unique(account_id, request.external_task_id)
-            usage, cost = self._usage_of(account_id), float(request.unit_cost)
+        store, account_id = self._store, account.account_id
+        with store.atomic():
+            now, external = self.now_ms(), request.external_task_id
+            if external is not None and store.external_id_taken(account_id, external):
+                raise KlingError(
+                    1201, f"external_task_id {external!r} is already used by a task of this account"
+                )
+            usage, cost = store.usage(account_id), float(request.unit_cost)
             check_submit(
                 self.limits(account_id), usage, request.model_name, cost, usage.running(now)
             )
             outcome = self._choose_outcome(account_id, request)
             task = Task(
-                task_id=self.ids.numeric_id(),
+                task_id=self._ids.numeric_id(),
                 account_id=account_id,
                 request=request,
                 created_at=now,
-                video_id=self.ids.numeric_id(),
-                timeline=outcome.timeline(now, self.timings),
+                video_id=self._ids.numeric_id(),
+                timeline=outcome.timeline(now, self._timings),
                 outcome=outcome,
             )
-            self.adopt(task)
-            self._save(task_event(task))  # before the client hears of it: nothing answered is lost
-            self._notify(task, task.timeline)
-            return task
-
-    def adopt(self, task: Task) -> None:
-        """Store a task and count it against its account (new, or restored from a state file)."""
-        with self.lock:
-            self.store.add(task)
-            self.ids.reserve(task.task_id, task.video_id)
-            usage = self._usage_of(task.account_id)
+            store.add_task(task)
             usage.track(task)
-            usage.spent += float(task.request.unit_cost)
+            usage.spent += cost
+            store.put_usage(account_id, usage)
+            self._emit(TaskCreated(task))  # before the client hears of it: nothing answered is lost
+            self.queue_callbacks(task, task.timeline)
+        if not self.manual_clock:
+            self._dispatch.start()
+        return task
 
     def find_task(self, account: Account, ref: str) -> Task:
         """The account's task by task_id or external_task_id; 404/1203 when it has none."""
-        with self.lock:
-            task = self.store.find(account.account_id, ref)
+        task = self._store.find_task(account.account_id, ref)
         if task is None:
             raise KlingError(1203, f"task {_cut(ref)!r} does not exist in this account")
         return task
 
     def list_tasks(self, account: Account, page_num: int, page_size: int) -> list[Task]:
-        with self.lock:
-            return self.store.page(account.account_id, page_num, page_size)
+        return self._store.page(account.account_id, page_num, page_size)
 
-    def find_video(self, video_id: str) -> Task | None:
-        """The task whose result video this is, while it is downloadable (ended, < 30 days)."""
-        with self.lock:
-            task = self.store.by_video_id(video_id)
-        if task is None:
-            return None
-        now = self.now_ms()
-        if task.step_at(now).status != SUCCEED:
-            return None
-        ended_at = task.ended_at()
-        expired = ended_at is not None and now >= ended_at + MEDIA_RETENTION_DAYS * _DAY_MS
-        return None if expired else task
+    def journal_request(self, record: RequestRecord) -> None:
+        self._store.add_request(record)
+        self._emit(RequestJournaled(record))
 
-    # --- control -------------------------------------------------------------------------------
+    # --- what happened --------------------------------------------------------------------------
 
-    def advance(self, seconds: float) -> int:
-        """Move a manual clock on, running every transition, callback and retry that falls due."""
-        if not isinstance(self.clock, ManualClock):
-            raise KlingError(1200, "the clock is the system clock; start with --clock manual")
-        clock = self.clock
-        self.callbacks.settle(clock.now_ms() + round(seconds * 1000), clock.set_ms)
-        self._save({"kind": "clock", "now_ms": clock.now_ms()})
-        return clock.now_ms()
+    def requests(self) -> list[RequestRecord]:
+        return self._store.requests()
 
-    def all_tasks(self) -> list[Task]:
-        with self.lock:
-            return self.store.all()
+    def attempts(self) -> list[Attempt]:
+        """Every callback attempt, sorted by (at_ms, seq, attempt, duplicate after original)."""
+        return sorted(self._store.attempts(), key=Attempt.sort_key)
 
-    def task(self, task_id: str) -> Task:
-        with self.lock:
-            task = self.store.by_task_id(task_id)
-        if task is None:
-            raise KlingError(1203, f"task {task_id!r} does not exist")
-        return task
+    def wait_for_attempt(self, match: Callable[[Attempt], bool], timeout: float) -> Attempt | None:
+        return self._dispatch.wait_for(match, timeout)
 
-    def force_outcome(self, task_id: str, outcome: Outcome) -> Task:
-        """Re-plan a running task from now on: what it does next, and when."""
-        with self.lock:
-            task, now = self.task(task_id), self.now_ms()
-            reached = self._running_steps(task, now)
-            future = outcome.steps_after(reached[-1].status, now, self.timings)
-            task.outcome = outcome
-            self._replan(task, reached, future, now)
-            return task
+    def pending_callbacks(self) -> int:
+        return self._store.pending_deliveries()
 
-    def force_next_transition(self, task_id: str) -> Task:
-        """Make a running task take its next step now (later steps move up by as much)."""
-        with self.lock:
-            task, now = self.task(task_id), self.now_ms()
-            reached = self._running_steps(task, now)
-            rest = task.timeline[len(reached) :]
-            if not rest:
-                raise KlingError(1201, f"task {task_id} has no next transition (it stays put)")
-            shift = rest[0].at_ms - now
-            self._replan(task, reached, tuple(replace(s, at_ms=s.at_ms - shift) for s in rest), now)
-            return task
+    # --- internals ------------------------------------------------------------------------------
 
-    def add_next_outcome(self, rule: NextOutcome) -> None:
-        with self.lock:
-            self._next_outcomes.append(rule)
+    def _configure(self, config: Config) -> None:
+        self._config = config
+        self._seed = config.seed if config.seed is not None else _fresh_seed()
+        self._profile = profiles.get(config.profile)
+        jwt = profiles.JWT in self._profile.auth
+        self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt)
+        self._timings = Timings(config.submitted_seconds, config.processing_seconds)
+        self._base_url = config.public_url or self._base_url
+        self._dispatch.policy = DeliveryPolicy(
+            config.callback_attempts,
+            config.callback_backoff_seconds,
+            config.callback_timeout_seconds,
+        )
 
-    def next_outcomes(self) -> list[NextOutcome]:
-        with self.lock:
-            return list(self._next_outcomes)
+    def _reset_sources(self) -> None:
+        self._ids = IdSource(self._seed)
+        self._outcome_random = random.Random(f"{self._seed}:outcomes")
+        self._fault_random = random.Random(f"{self._seed}:faults")
 
-    def clear_next_outcomes(self) -> None:
-        with self.lock:
-            self._next_outcomes.clear()
+    def _set_clock(self, now_ms: int) -> None:
+        assert isinstance(self._clock, ManualClock)
+        self._clock.set_ms(now_ms)
+        self._store.set_clock_ms(now_ms)
 
-    def limits(self, account_id: str) -> Limits:
-        with self.lock:
-            return self._limits.get(account_id, self.config.limits)
+    def _emit(self, event: Event) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber(event)
 
-    def set_limits(self, account_id: str, data: Any) -> Limits:
-        """Change an account's limits from control-API JSON (ValueError when bad)."""
-        with self.lock:
-            limits = self._limits[account_id] = self.limits(account_id).updated(data)
-            self._save({"kind": "limits", "account": account_id, "limits": limits.to_json()})
-            return limits
-
-    def changed_limits(self) -> dict[str, Limits]:
-        """Accounts whose limits were changed through the control API."""
-        with self.lock:
-            return dict(self._limits)
-
-    def usage(self, account_id: str) -> dict[str, Any]:
-        with self.lock:
-            usage = self._usage_of(account_id)
-            return {"running": usage.running(self.now_ms()), "units_spent": usage.spent}
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    def _check_callback_host(self, url: str | None) -> None:
-        allowed = self.config.callback_hosts
-        host = urlsplit(url).hostname if url is not None else None
-        if allowed is not None and host is not None and host.lower() not in allowed:
-            raise KlingError(
-                1201,
-                f"callback_url host {_cut(host)!r} is not allowed on this server "
-                f"(allowed: {', '.join(allowed) or 'none'})",
-            )
-
-    def _check_unique(self, account_id: str, external: str | None) -> None:
-        if external is not None and self.store.with_external_id(account_id, external):
-            raise KlingError(
-                1201, f"external_task_id {external!r} is already used by a task of this account"
-            )
-
-    def _choose_outcome(self, account_id: str, request: TaskRequest) -> Outcome:
-        """Control-API rules first, then prompt markers, then the server's defaults."""
-        for rule in self._next_outcomes:
-            if rule.account in (None, account_id):
-                rule.count -= 1
-                if rule.count == 0:
-                    self._next_outcomes.remove(rule)
-                return rule.outcome
-        marked = from_prompt(request.prompt, self.timings)
-        if marked is not None:
-            return marked
-        rate = self.config.failure_rate
-        if rate > 0 and self._outcome_random.random() < rate:
-            return Outcome("fail", self.config.failure_message)
-        return Outcome(self.config.outcome, self.config.failure_message)
-
-    def _running_steps(self, task: Task, now: int) -> tuple[Step, ...]:
-        reached = tuple(step for step in task.timeline if step.at_ms <= now)
-        if reached[-1].status in TERMINAL:
-            raise KlingError(
-                1201, f"task {task.task_id} has ended ({reached[-1].status}); it stays so"
-            )
-        return reached
-
-    def _replan(
-        self, task: Task, reached: tuple[Step, ...], future: tuple[Step, ...], now: int
-    ) -> None:
-        task.timeline = reached + future
-        self._usage_of(task.account_id).track(task)
-        self._save(plan_event(task))
-        self.callbacks.cancel_pending(task.task_id, after_ms=now)
-        self._notify(task, future)
-
-    def notify(self, task: Task, steps: tuple[Step, ...]) -> None:
-        """Queue callbacks for `steps` of `task` (restored tasks re-queue what was not sent)."""
-        with self.lock:
-            self._notify(task, steps)
-
-    def _save(self, event: dict[str, Any]) -> None:
-        if self.persist is not None:
-            self.persist(event)
-
-    def _notify(self, task: Task, steps: tuple[Step, ...]) -> None:
-        url = task.request.callback_url
-        if url is None:
-            return
-        for step in steps:
-            payload = wire.task_object(task, step, self.base_url)
-            self.callbacks.enqueue(task.task_id, step.status, url, payload, step.at_ms)
-        if not isinstance(self.clock, ManualClock):
-            self.callbacks.start_background()
-
-    def _usage_of(self, account_id: str) -> Usage:
-        return self._usage.setdefault(account_id, Usage())
+    def _driver_error(self, where: str, error: BaseException) -> None:
+        self.record_error(error, where)
 
 
 def _cut(text: str, limit: int = 100) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -26,18 +27,27 @@ class ManualClock:
     def __init__(self, start_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00:00Z
         self._now_ms = start_ms
         self._lock = threading.Lock()
+        self._driver: Callable[[float], int] | None = None  # the fake this clock drives
 
     def now_ms(self) -> int:
         with self._lock:
             return self._now_ms
 
     def advance(self, seconds: float) -> int:
-        """Move forward by `seconds` (never backwards) and return the new time in ms."""
+        """Move forward by `seconds` (never backwards) and return the new time in ms. A clock
+        that drives a fake (`create_app(config, clock=clock)`) advances through the fake, so
+        every transition, callback and retry that falls due on the way runs, in order."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward (got {seconds} seconds)")
+        if self._driver is not None:
+            return self._driver(seconds)
         with self._lock:
             self._now_ms += round(seconds * 1000)
             return self._now_ms
+
+    def bind(self, driver: Callable[[float], int]) -> None:
+        """Advance through `driver` from now on (the fake's settling advance)."""
+        self._driver = driver
 
     def reset_to(self, now_ms: int) -> None:
         """Put the clock at `now_ms`, even backwards (for a full reset of the fake)."""

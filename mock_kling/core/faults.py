@@ -65,50 +65,36 @@ class Fault:
     drop: bool = False
 
 
-class FaultRules:
-    """The active rules, matched in order; thread-safety is the caller's (the backend's lock)."""
+def take_fault(
+    rules: list[FaultRule], endpoint: str, account: str | None, rng: random.Random
+) -> tuple[Fault | None, list[FaultRule]]:
+    """The fault for this request if a rule fires (rules are matched in order), and the rules
+    left afterwards (a rule's `times` used up by one)."""
+    for index, rule in enumerate(rules):
+        if rule.endpoint not in ("any", endpoint):
+            continue
+        if rule.account is not None and rule.account != account:
+            continue
+        if rule.probability < 1 and rng.random() >= rule.probability:
+            continue
+        left = list(rules)
+        if rule.times is not None:
+            if rule.times > 1:
+                left[index] = replace(rule, times=rule.times - 1)
+            else:
+                del left[index]
+        return _fault(rule, rng), left
+    return None, rules
 
-    def __init__(self, seed: int) -> None:
-        self._rules: list[FaultRule] = []
-        self._random = random.Random(f"{seed}:faults")
 
-    def add(self, rule: FaultRule) -> None:
-        self._rules.append(rule)
-
-    def clear(self) -> None:
-        self._rules.clear()
-
-    def all(self) -> list[FaultRule]:
-        return list(self._rules)
-
-    def __bool__(self) -> bool:
-        return bool(self._rules)
-
-    def match(self, endpoint: str, account: str | None) -> Fault | None:
-        """The fault for this request, if a rule fires; uses up `times`."""
-        for index, rule in enumerate(self._rules):
-            if rule.endpoint not in ("any", endpoint):
-                continue
-            if rule.account is not None and rule.account != account:
-                continue
-            if rule.probability < 1 and self._random.random() >= rule.probability:
-                continue
-            if rule.times is not None:
-                left = rule.times - 1
-                self._rules[index] = replace(rule, times=left)
-                if left == 0:
-                    del self._rules[index]
-            return self._fault(rule)
-        return None
-
-    def _fault(self, rule: FaultRule) -> Fault:
-        latency = 0.0
-        if rule.latency_ms is not None:
-            latency = self._random.uniform(*rule.latency_ms) / 1000
-        message = rule.message or (
-            f"injected fault: {SERVICE_CODES[rule.code].meaning}" if rule.code else ""
-        )
-        return Fault(latency, rule.code, message, rule.drop)
+def _fault(rule: FaultRule, rng: random.Random) -> Fault:
+    latency = 0.0
+    if rule.latency_ms is not None:
+        latency = rng.uniform(*rule.latency_ms) / 1000
+    message = rule.message or (
+        f"injected fault: {SERVICE_CODES[rule.code].meaning}" if rule.code else ""
+    )
+    return Fault(latency, rule.code, message, rule.drop)
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:

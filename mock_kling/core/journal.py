@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -32,29 +30,11 @@ class RequestRecord:
         return asdict(self)
 
 
-class RequestJournal:
-    """A bounded, thread-safe list of RequestRecords, oldest dropped first."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._records: deque[RequestRecord] = deque(maxlen=limit)
-        self._lock = threading.Lock()
-        self.on_add: Callable[[RequestRecord], None] | None = None  # e.g. persistence
-
-    def add(self, record: RequestRecord) -> None:
-        if len(record.path) > _PATH_LIMIT:  # a URL may be 256 KiB; 10,000 of them add up
-            record = replace(record, path=_short(record.path, _PATH_LIMIT))
-        with self._lock:
-            self._records.append(record)
-            if self.on_add is not None:
-                self.on_add(record)
-
-    def all(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._records)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._records.clear()
+def bounded(record: RequestRecord) -> RequestRecord:
+    """The record as the journal keeps it: a URL may be 256 KiB, and 10,000 of them add up."""
+    if len(record.path) <= _PATH_LIMIT:
+        return record
+    return replace(record, path=_short(record.path, _PATH_LIMIT))
 
 
 def summarize(body: Any, images: Sequence[ImageInfo] = ()) -> Any:

@@ -57,27 +57,29 @@ class Usage:
 
     spent: float = 0.0
     recent_ms: deque[int] = field(default_factory=deque)
-    # Running tasks by planned end (a heap), so counting them costs only the tasks that ended.
-    _ending: list[tuple[float, int, Task]] = field(default_factory=list)
+    # Running tasks by planned end (a heap of (end, entry, task_id, units refunded if it fails)),
+    # so counting them costs only the tasks that ended.
+    _ending: list[tuple[float, int, str, float]] = field(default_factory=list)
     _entry: dict[str, int] = field(default_factory=dict)  # task_id -> its current heap entry
     _next: int = 0
 
     def track(self, task: Task) -> None:
         """Count `task` as running until its planned end (again after a re-plan)."""
         ended_at = task.ended_at()
+        refund = float(task.request.unit_cost) if task.timeline[-1].status == FAILED else 0.0
         self._next += 1
         self._entry[task.task_id] = self._next
-        heapq.heappush(self._ending, (math.inf if ended_at is None else ended_at, self._next, task))
+        end = math.inf if ended_at is None else ended_at
+        heapq.heappush(self._ending, (end, self._next, task.task_id, refund))
 
     def running(self, now_ms: int) -> int:
         """Tasks from submitted to their end; refunds the units of tasks that failed."""
         while self._ending and self._ending[0][0] <= now_ms:
-            _, entry, task = heapq.heappop(self._ending)
-            if self._entry.get(task.task_id) != entry:
+            _, entry, task_id, refund = heapq.heappop(self._ending)
+            if self._entry.get(task_id) != entry:
                 continue  # re-planned since: a newer entry counts it
-            del self._entry[task.task_id]
-            if task.step_at(now_ms).status == FAILED:
-                self.spent -= float(task.request.unit_cost)
+            del self._entry[task_id]
+            self.spent -= refund
         return len(self._entry)
 
 

@@ -1,67 +1,120 @@
-"""Where tasks live: per account, by id, by external id and by video id, in creation order."""
+"""The Store protocol: everything the fake remembers, behind operations that a database can make
+atomic. The core defines it; implementations live in `mock_kling.store` and are chosen by the
+composition root. Values go in and come out: no caller keeps a stored object and changes it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from typing import Protocol
 
-from mock_kling.core.tasks import Task
+from mock_kling.core.attempts import Attempt
+from mock_kling.core.delivery import CallbackFault, Delivery
+from mock_kling.core.faults import FaultRule
+from mock_kling.core.journal import RequestRecord
+from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.rules import NextOutcome
+from mock_kling.core.tasks import Step, Task
 
 
-@dataclass
-class _AccountTasks:
-    ordered: list[Task] = field(default_factory=list)
-    by_id: dict[str, Task] = field(default_factory=dict)
-    by_external_id: dict[str, Task] = field(default_factory=dict)
+class Store(Protocol):
+    """What one fake remembers. Every method is safe to call from any thread; a group of calls
+    inside `atomic()` is one transaction (nothing else reads or writes in between)."""
 
+    def atomic(self) -> AbstractContextManager[object]:
+        """A re-entrant transaction around a group of operations."""
+        ...
 
-class TaskStore:
-    """All tasks of one fake. Not thread-safe by itself: the backend holds the lock."""
+    def reset(self) -> None:
+        """Forget everything: tasks, plans, limits, usage, rules, journals, deliveries, clock."""
+        ...
 
-    def __init__(self) -> None:
-        self._accounts: dict[str, _AccountTasks] = {}
-        self._by_video_id: dict[str, Task] = {}
-        self._by_task_id: dict[str, Task] = {}
+    # --- tasks: by id, by external id per account, newest first per account, by video id -----
+    def add_task(self, task: Task) -> None: ...
+    def replan(self, task_id: str, task: Task) -> None:
+        """Replace the task's timeline and outcome (the rest never changes)."""
+        ...
 
-    def add(self, task: Task) -> None:
-        tasks = self._accounts.setdefault(task.account_id, _AccountTasks())
-        tasks.ordered.append(task)
-        tasks.by_id[task.task_id] = task
-        if task.request.external_task_id is not None:
-            tasks.by_external_id[task.request.external_task_id] = task
-        self._by_video_id[task.video_id] = task
-        self._by_task_id[task.task_id] = task
-
-    def find(self, account_id: str, ref: str) -> Task | None:
+    def task(self, task_id: str) -> Task | None: ...
+    def find_task(self, account: str, ref: str) -> Task | None:
         """The account's task whose task_id, or else whose external_task_id, is `ref`."""
-        tasks = self._accounts.get(account_id)
-        if tasks is None:
-            return None
-        return tasks.by_id.get(ref) or tasks.by_external_id.get(ref)
+        ...
 
-    def with_external_id(self, account_id: str, external_task_id: str) -> Task | None:
-        tasks = self._accounts.get(account_id)
-        return None if tasks is None else tasks.by_external_id.get(external_task_id)
-
-    def page(self, account_id: str, page_num: int, page_size: int) -> list[Task]:
+    def external_id_taken(self, account: str, external_task_id: str) -> bool: ...
+    def page(self, account: str, page_num: int, page_size: int) -> list[Task]:
         """One page of the account's tasks, newest first; cost independent of the task count."""
-        tasks = self._accounts.get(account_id)
-        if tasks is None:
-            return []
-        end = len(tasks.ordered) - (page_num - 1) * page_size
-        if end <= 0:
-            return []
-        return tasks.ordered[max(end - page_size, 0) : end][::-1]
+        ...
 
-    def by_task_id(self, task_id: str) -> Task | None:
-        """Any account's task by its task_id (for the control API)."""
-        return self._by_task_id.get(task_id)
-
-    def all(self) -> list[Task]:
+    def all_tasks(self) -> list[Task]:
         """Every task of every account, newest first."""
-        return list(reversed(self._by_task_id.values()))
+        ...
 
-    def by_video_id(self, video_id: str) -> Task | None:
-        return self._by_video_id.get(video_id)
+    def task_by_video(self, video_id: str) -> Task | None: ...
+    def task_count(self) -> int: ...
+    def pop_reached_steps(self, now_ms: int) -> list[tuple[Task, Step]]:
+        """Steps of running tasks whose time has come and that were not announced yet, in time
+        order; each is returned once."""
+        ...
 
-    def __len__(self) -> int:
-        return len(self._by_video_id)
+    def next_step_ms(self) -> int | None:
+        """When the next unannounced step of a running task falls due."""
+        ...
+
+    # --- accounts ---------------------------------------------------------------------------
+    def limits(self, account: str) -> Limits | None:
+        """Limits set through the control API (None: the server's defaults)."""
+        ...
+
+    def set_limits(self, account: str, limits: Limits) -> None: ...
+    def changed_limits(self) -> dict[str, Limits]: ...
+    def usage(self, account: str) -> Usage: ...
+    def put_usage(self, account: str, usage: Usage) -> None: ...
+
+    # --- rules: fault rules, next outcomes, callback faults (their `times` consumed here) ---
+    def fault_rules(self) -> list[FaultRule]: ...
+    def put_fault_rules(self, rules: list[FaultRule]) -> None: ...
+    def next_outcomes(self) -> list[NextOutcome]: ...
+    def put_next_outcomes(self, rules: list[NextOutcome]) -> None: ...
+    def callback_faults(self) -> list[CallbackFault]: ...
+    def put_callback_faults(self, faults: list[CallbackFault]) -> None: ...
+
+    # --- journals (bounded) -----------------------------------------------------------------
+    def add_request(self, record: RequestRecord) -> None: ...
+    def requests(self) -> list[RequestRecord]: ...
+    def add_attempt(self, attempt: Attempt) -> None: ...
+    def attempts(self) -> list[Attempt]: ...
+
+    # --- the manual clock's time --------------------------------------------------------------
+    def clock_ms(self) -> int | None: ...
+    def set_clock_ms(self, now_ms: int) -> None: ...
+
+    # --- pending callback deliveries: a queue per task, claimed one head at a time ----------
+    def next_delivery_seq(self) -> int: ...
+    def add_delivery(self, delivery: Delivery) -> None: ...
+    def claim_due(self, now_ms: int) -> list[Delivery]:
+        """Claim the head of every task queue that is due and not claimed, in (due, seq) order.
+        A claimed head is not offered again until it is put back or finished."""
+        ...
+
+    def put_back(self, delivery: Delivery) -> bool:
+        """Replace the claimed head (same seq) by `delivery` and release the claim; False when
+        it is gone (a reset or a cancel happened meanwhile)."""
+        ...
+
+    def finish(self, delivery: Delivery) -> bool:
+        """Remove the claimed head (same seq) and release the claim; False when it is gone."""
+        ...
+
+    def cancel_deliveries(self, task_id: str, after_ms: int) -> None:
+        """Drop the task's notifications not started yet that were enqueued as due after
+        `after_ms` (statuses the task no longer reaches on that plan)."""
+        ...
+
+    def next_delivery_ms(self) -> int | None:
+        """The earliest due time of an unclaimed queue head."""
+        ...
+
+    def pending_deliveries(self) -> int:
+        """Notifications not finished (waiting, retrying or claimed)."""
+        ...
+
+    def claimed_deliveries(self) -> int: ...

@@ -67,7 +67,7 @@ class Step:
     status_msg: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """One submitted job, owned by one account."""
 

@@ -56,7 +56,7 @@ def backend_of(app: Flask) -> Backend:
 
 
 def _assign_request_id() -> None:
-    g.request_id = backend_of(current_app).ids.request_id()
+    g.request_id = backend_of(current_app).request_id()
 
 
 def _journal(response: Response) -> Response:
@@ -75,14 +75,14 @@ def _journal(response: Response) -> Response:
         code=None if dropped else g.get("service_code"),
         request_id=g.request_id,
     )
-    backend_of(current_app).requests.add(record)
+    backend_of(current_app).journal_request(record)
     return response
 
 
 def _render_error(exc: Exception) -> ResponseReturnValue:
     error = _as_kling_error(exc)
     g.service_code = error.code
-    request_id = g.get("request_id") or backend_of(current_app).ids.request_id()
+    request_id = g.get("request_id") or backend_of(current_app).request_id()
     response = current_app.json.response(wire.error_body(error, request_id))
     response.status_code = error.http_status
     return response

@@ -7,15 +7,14 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
-from mock_kling.callbacks.queue import CallbackFault
 from mock_kling.contracts.openapi import openapi_document
 from mock_kling.core import wire
-from mock_kling.core.backend import NextOutcome
-from mock_kling.core.clock import ManualClock
+from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.requests import parse_json
+from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 from mock_kling.http.context import current_backend
 
@@ -25,7 +24,7 @@ blueprint = Blueprint("control", __name__)
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
     backend = current_backend()
-    return _json({"status": "ok", "seed": backend.seed, "tasks": len(backend.store)})
+    return _json({"status": "ok", "seed": backend.seed, "tasks": backend.task_count()})
 
 
 @blueprint.post("/reset")
@@ -37,7 +36,7 @@ def reset() -> ResponseReturnValue:
 @blueprint.get("/clock")
 def clock() -> ResponseReturnValue:
     backend = current_backend()
-    kind = "manual" if isinstance(backend.clock, ManualClock) else "system"
+    kind = "manual" if backend.manual_clock else "system"
     return _json({"now_ms": backend.now_ms(), "kind": kind})
 
 
@@ -97,7 +96,7 @@ def clear_next_outcomes() -> ResponseReturnValue:
 
 @blueprint.get("/faults")
 def faults() -> ResponseReturnValue:
-    return _json([rule.to_json() for rule in current_backend().faults.all()])
+    return _json([rule.to_json() for rule in current_backend().fault_rules()])
 
 
 @blueprint.post("/faults")
@@ -106,24 +105,20 @@ def add_fault() -> ResponseReturnValue:
     if "times" in body:
         body["times"] = _whole(body["times"])
     rule = _parse(FaultRule.from_json, body)
-    backend = current_backend()
-    with backend.lock:
-        backend.faults.add(rule)
+    current_backend().add_fault_rule(rule)
     return _json(rule.to_json(), 201)
 
 
 @blueprint.delete("/faults")
 def clear_faults() -> ResponseReturnValue:
-    backend = current_backend()
-    with backend.lock:
-        backend.faults.clear()
+    current_backend().clear_fault_rules()
     return _json([])
 
 
 @blueprint.get("/accounts")
 def accounts() -> ResponseReturnValue:
     backend = current_backend()
-    return _json([_account_view(account.account_id) for account in backend.accounts.all()])
+    return _json([_account_view(account.account_id) for account in backend.accounts()])
 
 
 @blueprint.get("/accounts/<account_id>")
@@ -140,24 +135,24 @@ def set_limits(account_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/requests")
 def requests() -> ResponseReturnValue:
-    return _json([record.to_json() for record in current_backend().requests.all()])
+    return _json([record.to_json() for record in current_backend().requests()])
 
 
 @blueprint.get("/callbacks")
 def callbacks() -> ResponseReturnValue:
-    return _json([attempt.to_json() for attempt in current_backend().callbacks.journal()])
+    return _json([attempt.to_json() for attempt in current_backend().attempts()])
 
 
 @blueprint.get("/callbacks/faults")
 def callback_faults() -> ResponseReturnValue:
-    return _json([_fault_json(f) for f in current_backend().callbacks.faults()])
+    return _json([f.to_json() for f in current_backend().callback_faults()])
 
 
 @blueprint.post("/callbacks/faults")
 def add_callback_fault() -> ResponseReturnValue:
     fault = _parse(_callback_fault, _body())
-    current_backend().callbacks.add_fault(fault)
-    return _json(_fault_json(fault), 201)
+    current_backend().add_callback_fault(fault)
+    return _json(fault.to_json(), 201)
 
 
 @blueprint.get("/openapi.json")
@@ -188,7 +183,7 @@ def _account_view(account_id: str) -> dict[str, Any]:
 
 
 def _known_account(account_id: str) -> str:
-    if account_id not in {a.account_id for a in current_backend().accounts.all()}:
+    if account_id not in {a.account_id for a in current_backend().accounts()}:
         raise KlingError(1203, f"account {account_id!r} does not exist (use its access or API key)")
     return account_id
 
@@ -208,15 +203,6 @@ def _callback_fault(data: dict[str, Any]) -> CallbackFault:
     if task_id is not None and not isinstance(task_id, str):
         raise ValueError("task_id must be a string or null")
     return CallbackFault(action, float(seconds), times, task_id)
-
-
-def _fault_json(fault: CallbackFault) -> dict[str, Any]:
-    return {
-        "action": fault.action,
-        "seconds": fault.seconds,
-        "times": fault.times,
-        "task_id": fault.task_id,
-    }
 
 
 def _whole(value: Any) -> Any:

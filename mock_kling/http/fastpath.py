@@ -50,14 +50,14 @@ class FastPath:
             data = self._data(account, rest, environ)
         except Exception:  # a refusal, or a bug: Flask repeats the work and renders it as
             return None  # Kling does (and records the bug for the test that caused it)
-        request_id = backend.ids.request_id()
+        request_id = backend.request_id()
         body = json.dumps(wire.envelope(data, request_id), separators=(",", ":")) + "\n"
         query = environ.get("QUERY_STRING", "")
         record = RequestRecord(
             backend.now_ms(), "GET", f"{path}?{query}".rstrip("?"), account.account_id,
             None, 200, 0, request_id,
         )  # fmt: skip
-        backend.requests.add(record)
+        backend.journal_request(record)
         return body.encode()
 
     def _route_rest(self, path: str) -> str | None:

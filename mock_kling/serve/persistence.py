@@ -1,16 +1,28 @@
-"""Persists the fake to a JSON Lines file: every change is appended (and reaches the OS) before
-the API answers; a clean stop rewrites the file compacted; a start replays it."""
+"""Persists the fake to a JSON Lines file by subscribing to the backend's events: every change is
+appended (and reaches the OS) before the API answers; a clean stop rewrites the file compacted;
+a start replays it."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mock_kling.callbacks.queue import Attempt
-from mock_kling.core.clock import ManualClock
+from mock_kling.core.attempts import Attempt
+from mock_kling.core.events import (
+    CallbackAttempted,
+    ClockMoved,
+    Event,
+    LimitsChanged,
+    RequestJournaled,
+    Reset,
+    TaskCreated,
+    TaskReplanned,
+)
 from mock_kling.core.images import ImageInfo
 from mock_kling.core.journal import RequestRecord
 from mock_kling.core.outcomes import Outcome
@@ -136,24 +148,50 @@ def attempt_from(event: dict[str, Any]) -> Attempt:
     return Attempt(**{k: v for k, v in event.items() if k != "kind"})
 
 
-def attach(backend: Backend, state: StateFile) -> None:
-    """Restore `backend` from `state`, then write every change into it."""
-    with backend.lock:
-        _restore(backend, state.read())
-        backend.persist = state.append
-        backend.requests.on_add = lambda record: state.append(request_event(record))
-        backend.callbacks.on_record = lambda attempt: state.append(attempt_event(attempt))
-        state.rewrite(snapshot(backend))
+class Persistence:
+    """Keeps `state` in step with `backend`: restores it, then records every change."""
+
+    def __init__(self, backend: Backend, state: StateFile) -> None:
+        self.backend, self.state = backend, state
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Restore the backend from the file, compact the file, then record every change."""
+        _restore(self.backend, self.state.read())
+        self.state.rewrite(snapshot(self.backend))
+        self._unsubscribe = self.backend.subscribe(self._record)
+
+    def stop(self) -> None:
+        """Stop recording and write the compacted state (a clean stop)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.state.rewrite(snapshot(self.backend))
+        self.state.close()
+
+    def _record(self, event: Event) -> None:
+        line = _line(event)
+        if line is not None:
+            self.state.append(line)
 
 
-def detach(backend: Backend, state: StateFile) -> None:
-    """Write the compacted state and stop recording (a clean stop)."""
-    with backend.lock:
-        backend.persist = None
-        backend.requests.on_add = None
-        backend.callbacks.on_record = None
-        state.rewrite(snapshot(backend))
-        state.close()
+def _line(event: Event) -> dict[str, Any] | None:
+    """The state-file line of a domain event (None: not kept)."""
+    if isinstance(event, TaskCreated):
+        return task_event(event.task)
+    if isinstance(event, TaskReplanned):
+        return plan_event(event.task)
+    if isinstance(event, RequestJournaled):
+        return request_event(event.record)
+    if isinstance(event, CallbackAttempted):
+        return attempt_event(event.attempt)
+    if isinstance(event, LimitsChanged):
+        return {"kind": "limits", "account": event.account, "limits": event.limits.to_json()}
+    if isinstance(event, ClockMoved):
+        return {"kind": "clock", "now_ms": event.now_ms}
+    if isinstance(event, Reset):
+        return {"kind": "reset", "now_ms": event.now_ms}
+    return None
 
 
 def snapshot(backend: Backend) -> list[dict[str, Any]]:
@@ -167,8 +205,8 @@ def snapshot(backend: Backend) -> list[dict[str, Any]]:
         {"kind": "limits", "account": account, "limits": limits.to_json()}
         for account, limits in backend.changed_limits().items()
     ]
-    events += [request_event(record) for record in backend.requests.all()]
-    events += [attempt_event(attempt) for attempt in backend.callbacks.journal()]
+    events += [request_event(record) for record in backend.requests()]
+    events += [attempt_event(attempt) for attempt in backend.attempts()]
     return events
 
 
@@ -177,31 +215,32 @@ def _restore(backend: Backend, events: list[dict[str, Any]]) -> None:
         return
     last_reset = max((i for i, e in enumerate(events) if e["kind"] == "reset"), default=-1)
     tasks: dict[str, Task] = {}
+    requests: list[RequestRecord] = []
     attempts: list[Attempt] = []
+    clock_ms: int | None = None
     for event in events[last_reset + 1 :]:
         kind = event["kind"]
         if kind == "task":
             tasks[event["task_id"]] = task_from(event)
         elif kind == "plan" and event["task_id"] in tasks:
             task = tasks[event["task_id"]]
-            task.timeline, task.outcome = timeline_from(event), Outcome.from_json(event["outcome"])
+            outcome = Outcome.from_json(event["outcome"])
+            tasks[task.task_id] = replace(task, timeline=timeline_from(event), outcome=outcome)
         elif kind == "limits":
             backend.set_limits(event["account"], event["limits"])
         elif kind == "request":
-            backend.requests.add(request_from(event))
+            requests.append(request_from(event))
         elif kind == "callback":
             attempts.append(attempt_from(event))
-        elif kind == "clock" and isinstance(backend.clock, ManualClock):
-            backend.clock.reset_to(max(event["now_ms"], backend.clock.now_ms()))
-    for task in tasks.values():
-        backend.adopt(task)
-    backend.callbacks.restore(attempts)
+        elif kind == "clock":
+            clock_ms = event["now_ms"]
+    backend.restore(tasks.values(), requests, attempts, clock_ms)
     _requeue_callbacks(backend, tasks.values(), attempts)
 
 
-def _requeue_callbacks(backend: Backend, tasks: Any, attempts: list[Attempt]) -> None:
+def _requeue_callbacks(backend: Backend, tasks: Iterable[Task], attempts: list[Attempt]) -> None:
     finished = {(a.task_id, a.status) for a in attempts if a.result != "retrying"}
     for task in tasks:
         steps = tuple(s for s in task.timeline if (task.task_id, s.status) not in finished)
         if task.request.callback_url is not None and steps:
-            backend.notify(task, steps)
+            backend.queue_callbacks(task, steps)

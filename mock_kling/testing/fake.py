@@ -8,15 +8,17 @@ from typing import Any
 
 from flask import Flask
 
-from mock_kling.callbacks.queue import Attempt, CallbackFault
+from mock_kling.core.attempts import Attempt
 from mock_kling.core.auth import make_token
-from mock_kling.core.backend import Backend, NextOutcome
+from mock_kling.core.backend import Backend
+from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.profiles import JWT
-from mock_kling.core.tasks import TERMINAL, Task
+from mock_kling.core.rules import NextOutcome
+from mock_kling.core.tasks import Task
 
 
 class KlingFake:
@@ -93,14 +95,12 @@ class KlingFake:
         """Advance until every task that can end has ended and no callback is pending."""
         deadline = self.now_ms() + round(limit_seconds * 1000)
         for _ in range(100_000):
-            now = self.now_ms()
-            upcoming = [ms for ms in (self._next_transition_ms(), self._next_callback_ms()) if ms]
-            if not upcoming:
+            due = self.backend.next_due_ms()
+            if due is None:
                 return
-            target = max(min(upcoming), now)
-            if target > deadline:
+            if due > deadline:
                 break
-            self.advance((target - now) / 1000)
+            self.advance(max(due - self.now_ms(), 0) / 1000)
         raise TimeoutError(f"not settled within {limit_seconds} s of fake time")
 
     # --- outcomes, faults, limits --------------------------------------------------------------
@@ -122,14 +122,12 @@ class KlingFake:
 
     def add_fault(self, **rule: Any) -> None:
         """A fault rule, as for POST /__mock__/faults: endpoint, code, latency_ms, drop, times..."""
-        parsed = FaultRule.from_json(rule)
-        with self.backend.lock:
-            self.backend.faults.add(parsed)
+        self.backend.add_fault_rule(FaultRule.from_json(rule))
 
     def add_callback_fault(
         self, action: str, seconds: float = 0.0, times: int = 1, task_id: str | None = None
     ) -> None:
-        self.backend.callbacks.add_fault(CallbackFault(action, seconds, times, task_id))
+        self.backend.add_callback_fault(CallbackFault(action, seconds, times, task_id))
 
     def set_limits(self, account: str | None = None, **limits: Any) -> Limits:
         """Change an account's limits (default: the first JWT account)."""
@@ -147,11 +145,11 @@ class KlingFake:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        return self.backend.requests.all()
+        return self.backend.requests()
 
     @property
     def callbacks(self) -> list[Attempt]:
-        return self.backend.callbacks.journal()
+        return self.backend.attempts()
 
     def wait_for_callback(self, task_id: str, status: str, timeout: float = 5.0) -> Attempt:
         """The delivered callback for (task, status): returned as soon as it is in the journal."""
@@ -160,7 +158,7 @@ class KlingFake:
             return (entry.task_id, entry.status, entry.result) == (task_id, status, "delivered")
 
         started = time.monotonic()
-        found = self.backend.callbacks.wait_for(match, timeout)
+        found = self.backend.wait_for_attempt(match, timeout)
         if found is None:
             seen = [(a.task_id, a.status, a.result) for a in self.callbacks]
             raise TimeoutError(
@@ -168,19 +166,3 @@ class KlingFake:
                 f"(waited {time.monotonic() - started:.2f} s); journal: {seen}"
             )
         return found
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    def _next_transition_ms(self) -> int | None:
-        now = self.now_ms()
-        upcoming = [
-            step.at_ms
-            for task in self.tasks
-            if task.step_at(now).status not in TERMINAL
-            for step in task.timeline
-            if step.at_ms > now
-        ]
-        return min(upcoming, default=None)
-
-    def _next_callback_ms(self) -> int | None:
-        return self.backend.callbacks.next_due_ms() if self.backend.callbacks.pending() else None

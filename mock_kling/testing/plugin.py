@@ -48,7 +48,7 @@ class KlingServer:
         self.backend = build_backend(_config({}), ManualClock())
         self.app = create_app(backend=self.backend)
         self.thread: ServerThread = ServerThread(self.app).start()
-        self.backend.base_url = self.thread.url
+        self.backend.serve_at(self.thread.url)
 
     @property
     def url(self) -> str:
@@ -92,7 +92,7 @@ def kling_inprocess(
     from mock_kling.testing.fake import KlingFake
 
     backend = build_backend(_config(kling_options), ManualClock())
-    backend.base_url = INPROCESS_URL
+    backend.serve_at(INPROCESS_URL)
     app = create_app(backend=backend)
     fake = KlingFake(backend, INPROCESS_URL, app)
     _route_requests(app, monkeypatch)

@@ -1,0 +1,268 @@
+"""The driver of everything that falls due: it announces the steps tasks reach and sends the
+callback deliveries that are due, strictly in order per task and concurrently across tasks on a
+pool. Drive it with `settle` (manual clock) or `start` (system clock). Nothing fails silently:
+an exception in a job or in the driver is reported through `on_error`, and the driver goes on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from mock_kling.core.attempts import Attempt
+from mock_kling.core.clock import Clock
+from mock_kling.core.delivery import (
+    CallbackFault,
+    Delivery,
+    DeliveryPolicy,
+    Sender,
+    answer_error,
+)
+from mock_kling.core.events import CallbackAttempted, Event, StepReached
+from mock_kling.core.store import Store
+
+_MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
+_SETTLE_MAX_ROUNDS = 100_000
+ErrorSink = Callable[[str, BaseException], None]
+
+
+class Dispatcher:
+    """Runs what is due. Lock order: the store's lock may be held when calling `kick`; this
+    class never takes the store's lock while holding its own."""
+
+    def __init__(
+        self, store: Store, clock: Clock, sender: Sender, emit: Callable[[Event], None],
+        on_error: ErrorSink, workers: int = 8,
+    ) -> None:  # fmt: skip
+        self.policy = DeliveryPolicy()
+        self._store, self._clock, self._sender = store, clock, sender
+        self._emit, self._on_error = emit, on_error
+        self._cond = threading.Condition(threading.Lock())
+        self._running = 0  # jobs on the pool
+        self._recorded = 0  # attempts journaled: wakes wait_for
+        self._changed = False  # something was queued since the driver last looked
+        self._generation = 0  # bumped by reset: older jobs finish unseen
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mock-kling-cb")
+
+    # --- feeding and reading ----------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Something was queued or changed: the background driver looks again."""
+        with self._cond:
+            self._changed = True
+            self._cond.notify_all()
+
+    def reset(self) -> None:
+        """Jobs in flight finish unseen (call with the store's lock held, as the store resets)."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def next_due_ms(self) -> int | None:
+        dues = [ms for ms in (self._store.next_step_ms(), self._store.next_delivery_ms()) if ms]
+        return min(dues, default=None)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no send is in flight (pending ones may remain); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._running == 0, timeout)
+
+    def wait_for(self, match: Callable[[Attempt], bool], timeout: float) -> Attempt | None:
+        """Block until a journaled attempt satisfies `match` (returned), or None after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                seen = self._recorded
+            found = next((entry for entry in self._store.attempts() if match(entry)), None)
+            left = deadline - time.monotonic()
+            if found is not None or left <= 0:
+                return found
+            with self._cond:
+                if self._recorded == seen:
+                    self._cond.wait(left)
+
+    # --- driving ------------------------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Announce every step reached by now and start every delivery due now; returns how
+        many sends were started."""
+        if self._stopping:
+            return 0
+        now = self._clock.now_ms()
+        for task, step in self._store.pop_reached_steps(now):
+            self._emit(StepReached(task, step))
+        started = 0
+        for delivery in self._store.claim_due(now):
+            ready = delivery if delivery.matched else self._apply_fault(delivery, now)
+            if ready is not None:
+                started += self._submit(ready)
+        return started
+
+    def settle(self, target_ms: int, set_clock: Callable[[int], None]) -> None:
+        """Manual-clock driver: run everything due up to `target_ms`, in time order (retries
+        that fall due on the way too), then leave the clock at `target_ms`."""
+        if self._stopping:
+            raise RuntimeError("the callback dispatcher is stopped")
+        idle_bound = 30.0 + 6 * self.policy.timeout_seconds
+        for _ in range(_SETTLE_MAX_ROUNDS):
+            if not self.wait_idle(idle_bound):
+                raise RuntimeError(f"callbacks still in flight after {idle_bound} s")
+            due, now = self.next_due_ms(), self._clock.now_ms()
+            if due is None or due > target_ms:
+                set_clock(max(target_ms, now))
+                return
+            set_clock(max(due, now))
+            self.run_due()
+        raise RuntimeError(f"callbacks did not settle within {_SETTLE_MAX_ROUNDS} rounds")
+
+    def start(self) -> None:
+        """System-clock driver: a daemon thread that runs what falls due. Idempotent."""
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("the callback dispatcher is stopped")
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._drive, name="mock-kling-driver", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the driver and the pool; sends in flight may finish within `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._stopping = True
+            thread = self._thread
+            self._cond.notify_all()
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        idle = self.wait_idle(max(0.0, deadline - time.monotonic()))
+        self._pool.shutdown(wait=idle)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _drive(self) -> None:
+        while not self._stopping:
+            due = None
+            try:
+                self.run_due()
+                due = self.next_due_ms()
+            except Exception as exc:  # reported; the driver keeps going
+                self._on_error("callback driver", exc)
+            nap = _MAX_NAP_SECONDS
+            if due is not None:
+                nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
+            with self._cond:
+                if not self._changed and not self._stopping:
+                    self._cond.wait(nap)
+                self._changed = False
+
+    def _apply_fault(self, delivery: Delivery, now: int) -> Delivery | None:
+        """Match callback faults as a delivery first comes due: the delivery to send now, or
+        None when it was dropped or postponed."""
+        store = self._store
+        with store.atomic():
+            fault = _take_fault(store, delivery.task_id)
+            ready = replace(delivery, matched=True, fault=None if fault is None else fault.action)
+            if fault is not None and fault.action == "delay":
+                ready = replace(ready, due_ms=ready.due_ms + round(fault.seconds * 1000))
+                if ready.due_ms > now:
+                    store.put_back(ready)
+                    return None
+            if fault is None or fault.action != "drop":
+                return ready
+            entry = ready.entry(
+                attempt=1, at_ms=now, http_status=None, error=None, latency_ms=0.0,
+                result="dropped", fault="drop",
+            )  # fmt: skip
+            if store.finish(ready):
+                self._journal(entry)
+        return None
+
+    def _submit(self, delivery: Delivery) -> int:
+        with self._cond:
+            generation = self._generation
+            self._running += 1
+        try:
+            self._pool.submit(self._job, delivery, generation)
+        except RuntimeError:  # the pool is gone (interpreter exit): nothing runs now
+            with self._cond:
+                self._running -= 1
+            return 0
+        return 1
+
+    def _job(self, delivery: Delivery, generation: int) -> None:
+        """On a pool thread: one send, then the journal record and what stays queued."""
+        try:
+            attempt = delivery.attempts if delivery.duplicate_due else delivery.attempts + 1
+            at_ms = self._clock.now_ms()
+            http_status, error, latency_ms = self._send(delivery)
+            sent = delivery.after_send(_is_2xx(http_status), self._clock.now_ms(), self.policy)
+            entry = delivery.entry(
+                attempt=attempt, at_ms=at_ms, http_status=http_status, error=error,
+                latency_ms=latency_ms, result=sent.result, fault=sent.fault,
+            )  # fmt: skip
+            queued = None if sent.queued is None else replace(sent.queued, started=True)
+            self._complete(delivery, queued, entry, generation)
+        except Exception as exc:  # a bug: reported, and the delivery is not retried forever
+            self._on_error("callback job", exc)
+            with self._store.atomic():
+                self._store.finish(delivery)
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._changed = True
+                self._cond.notify_all()
+
+    def _complete(
+        self, delivery: Delivery, queued: Delivery | None, entry: Attempt, generation: int
+    ) -> None:
+        store = self._store
+        with store.atomic():
+            if generation != self._generation:
+                return  # a reset made this send moot
+            kept = store.finish(delivery) if queued is None else store.put_back(queued)
+            if kept:
+                self._journal(entry)
+
+    def _journal(self, entry: Attempt) -> None:
+        self._store.add_attempt(entry)
+        self._emit(CallbackAttempted(entry))
+        with self._cond:
+            self._recorded += 1
+            self._cond.notify_all()
+
+    def _send(self, delivery: Delivery) -> tuple[int | None, str | None, float]:
+        """Call the sender (never under a lock); any exception becomes the error text."""
+        started = time.perf_counter()
+        try:
+            timeout = self.policy.timeout_seconds
+            http_status, error = self._sender(delivery.url, delivery.body, timeout)
+        except Exception as exc:
+            http_status, error = None, f"sender raised {type(exc).__name__}: {exc}"
+        latency_ms = (time.perf_counter() - started) * 1000
+        if not _is_2xx(http_status) and error is None:
+            error = "no answer" if http_status is None else answer_error(http_status)
+        return http_status, error, latency_ms
+
+
+def _take_fault(store: Store, task_id: str) -> CallbackFault | None:
+    """The first callback fault that applies to `task_id`, with one of its `times` used up."""
+    faults = store.callback_faults()
+    for index, fault in enumerate(faults):
+        if fault.matches(task_id):
+            if fault.times > 1:
+                faults[index] = replace(fault, times=fault.times - 1)
+            else:
+                del faults[index]
+            store.put_callback_faults(faults)
+            return fault
+    return None
+
+
+def _is_2xx(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300

@@ -1,0 +1,160 @@
+"""The backend's planning half: which outcome a new task gets, re-plans of running tasks, the
+callbacks each planned step queues, and the control API's view of every task."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import replace
+
+from mock_kling.core import wire
+from mock_kling.core.clock import Clock
+from mock_kling.core.config import MEDIA_RETENTION_DAYS, Config
+from mock_kling.core.delivery import Delivery
+from mock_kling.core.dispatch import Dispatcher
+from mock_kling.core.errors import KlingError
+from mock_kling.core.events import Event, TaskReplanned
+from mock_kling.core.outcomes import Outcome, Timings, from_prompt
+from mock_kling.core.rules import NextOutcome
+from mock_kling.core.store import Store
+from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
+
+_DAY_MS = 86_400_000
+
+
+class Planning:
+    """Mixed into Backend, whose constructor sets these fields."""
+
+    _store: Store
+    _clock: Clock
+    _config: Config
+    _timings: Timings
+    _base_url: str
+    _outcome_random: random.Random
+    _dispatch: Dispatcher
+    _emit: Callable[[Event], None]
+    now_ms: Callable[[], int]
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def all_tasks(self) -> list[Task]:
+        """Every task of every account, newest first."""
+        return self._store.all_tasks()
+
+    def task(self, task_id: str) -> Task:
+        """Any account's task (for the control API); 404/1203 when there is none."""
+        task = self._store.task(task_id)
+        if task is None:
+            raise KlingError(1203, f"task {task_id!r} does not exist")
+        return task
+
+    def task_count(self) -> int:
+        return self._store.task_count()
+
+    def find_video(self, video_id: str) -> Task | None:
+        """The task whose result video this is, while it is downloadable (ended, < 30 days)."""
+        task = self._store.task_by_video(video_id)
+        if task is None:
+            return None
+        now = self.now_ms()
+        if task.step_at(now).status != SUCCEED:
+            return None
+        ended_at = task.ended_at()
+        expired = ended_at is not None and now >= ended_at + MEDIA_RETENTION_DAYS * _DAY_MS
+        return None if expired else task
+
+    # --- outcome rules --------------------------------------------------------------------------
+
+    def add_next_outcome(self, rule: NextOutcome) -> None:
+        with self._store.atomic():
+            self._store.put_next_outcomes([*self._store.next_outcomes(), rule])
+
+    def next_outcomes(self) -> list[NextOutcome]:
+        return self._store.next_outcomes()
+
+    def clear_next_outcomes(self) -> None:
+        self._store.put_next_outcomes([])
+
+    # --- re-plans -------------------------------------------------------------------------------
+
+    def force_outcome(self, task_id: str, outcome: Outcome) -> Task:
+        """Re-plan a running task from now on: what it does next, and when."""
+        with self._store.atomic():
+            task, now = self.task(task_id), self.now_ms()
+            reached = self._running_steps(task, now)
+            future = outcome.steps_after(reached[-1].status, now, self._timings)
+            return self._replan(replace(task, outcome=outcome), reached, future, now)
+
+    def force_next_transition(self, task_id: str) -> Task:
+        """Make a running task take its next step now (later steps move up by as much)."""
+        with self._store.atomic():
+            task, now = self.task(task_id), self.now_ms()
+            reached = self._running_steps(task, now)
+            rest = task.timeline[len(reached) :]
+            if not rest:
+                raise KlingError(1201, f"task {task_id} has no next transition (it stays put)")
+            shift = rest[0].at_ms - now
+            future = tuple(replace(step, at_ms=step.at_ms - shift) for step in rest)
+            return self._replan(task, reached, future, now)
+
+    def queue_callbacks(self, task: Task, steps: tuple[Step, ...]) -> None:
+        """Queue a callback for each of `steps` (restored tasks re-queue what was not sent)."""
+        url = task.request.callback_url
+        if url is None:
+            return
+        store = self._store
+        with store.atomic():
+            for step in steps:
+                payload = wire.task_object(task, step, self._base_url)
+                body = json.dumps(payload, separators=(",", ":")).encode()
+                seq = store.next_delivery_seq()
+                store.add_delivery(
+                    Delivery(
+                        seq, task.task_id, step.status, url, payload, body, step.at_ms, step.at_ms
+                    )
+                )
+        self._dispatch.kick()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _choose_outcome(self, account_id: str, request: TaskRequest) -> Outcome:
+        """Control-API rules first, then prompt markers, then the server's defaults."""
+        rules = self._store.next_outcomes()
+        for index, rule in enumerate(rules):
+            if rule.applies_to(account_id):
+                if rule.count > 1:
+                    rules[index] = replace(rule, count=rule.count - 1)
+                else:
+                    del rules[index]
+                self._store.put_next_outcomes(rules)
+                return rule.outcome
+        marked = from_prompt(request.prompt, self._timings)
+        if marked is not None:
+            return marked
+        rate = self._config.failure_rate
+        if rate > 0 and self._outcome_random.random() < rate:
+            return Outcome("fail", self._config.failure_message)
+        return Outcome(self._config.outcome, self._config.failure_message)
+
+    def _running_steps(self, task: Task, now: int) -> tuple[Step, ...]:
+        reached = tuple(step for step in task.timeline if step.at_ms <= now)
+        if reached[-1].status in TERMINAL:
+            raise KlingError(
+                1201, f"task {task.task_id} has ended ({reached[-1].status}); it stays so"
+            )
+        return reached
+
+    def _replan(
+        self, task: Task, reached: tuple[Step, ...], future: tuple[Step, ...], now: int
+    ) -> Task:
+        store = self._store
+        task = replace(task, timeline=reached + future)
+        store.replan(task.task_id, task)
+        usage = store.usage(task.account_id)
+        usage.track(task)
+        store.put_usage(task.account_id, usage)
+        store.cancel_deliveries(task.task_id, after_ms=now)
+        self._emit(TaskReplanned(task))
+        self.queue_callbacks(task, future)
+        return task

@@ -1,0 +1,131 @@
+"""The Store conformance suite: every Store implementation behaves the same. Today's stores:
+memory (issue 13 adds sqlite and redis to `STORES`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from mock_kling.core.delivery import CallbackFault, Delivery
+from mock_kling.core.faults import FaultRule
+from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.outcomes import Outcome, Timings
+from mock_kling.core.store import Store
+from mock_kling.core.tasks import Step
+from mock_kling.store.memory import MemoryStore
+
+from .tasks import make_task
+
+STORES: dict[str, Callable[[], Store]] = {"memory": MemoryStore}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest) -> Store:
+    return STORES[request.param]()
+
+
+def _delivery(store: Store, task_id: str, status: str, due_ms: int) -> Delivery:
+    payload = {"task_id": task_id, "task_status": status}
+    seq = store.next_delivery_seq()
+    return Delivery(seq, task_id, status, "http://r/hook", payload, b"{}", due_ms, due_ms)
+
+
+def test_pages_newest_first_without_gaps(store: Store):
+    for n in range(1, 1001):
+        store.add_task(make_task(str(n), created_at=n))
+    seen: list[str] = []
+    for page in range(1, 40):
+        seen += [t.task_id for t in store.page("acct", page, 30)]
+    assert seen == [str(n) for n in range(1000, 0, -1)]
+    assert store.page("acct", 1000, 500) == []
+    assert store.page("nobody", 1, 30) == []
+    assert [t.task_id for t in store.all_tasks()[:2]] == ["1000", "999"]
+    assert store.task_count() == 1000
+
+
+def test_finds_by_task_id_before_external_id_and_only_in_the_account(store: Store):
+    store.add_task(make_task("111", external="222"))
+    store.add_task(make_task("222"))
+    store.add_task(make_task("333", account="other", external="x"))
+    assert store.find_task("acct", "222").task_id == "222"  # type: ignore[union-attr]
+    assert store.find_task("acct", "111").task_id == "111"  # type: ignore[union-attr]
+    assert store.find_task("other", "111") is None
+    assert store.find_task("acct", "x") is None
+    assert store.external_id_taken("other", "x")
+    assert not store.external_id_taken("acct", "x")
+    assert store.task_by_video("v333").task_id == "333"  # type: ignore[union-attr]
+    assert store.task("333").account_id == "other"  # type: ignore[union-attr]
+
+
+def test_steps_are_announced_once_in_time_order_and_follow_a_replan(store: Store):
+    store.add_task(make_task("a", created_at=0, timings=Timings(1, 2)))
+    store.add_task(make_task("b", created_at=500, outcome=Outcome("stuck"), timings=Timings(1, 2)))
+    assert store.next_step_ms() == 1000
+    reached = [(t.task_id, s.status, s.at_ms) for t, s in store.pop_reached_steps(1500)]
+    assert reached == [("a", "processing", 1000), ("b", "processing", 1500)]
+    assert store.pop_reached_steps(1500) == []
+    task = store.task("b")
+    assert task is not None
+    replanned = replace(task, timeline=(*task.timeline, Step(4000, "failed", "no")))
+    store.replan("b", replanned)
+    reached = [(t.task_id, s.status) for t, s in store.pop_reached_steps(10_000)]
+    assert reached == [("a", "succeed"), ("b", "failed")]
+    assert store.next_step_ms() is None
+
+
+def test_limits_usage_rules_and_clock_round_trip(store: Store):
+    store.set_limits("acct", Limits(concurrency=2))
+    assert store.limits("acct") == Limits(concurrency=2)
+    assert store.limits("other") is None
+    assert store.changed_limits() == {"acct": Limits(concurrency=2)}
+    usage = store.usage("acct")
+    usage.spent = 3.5
+    store.put_usage("acct", usage)
+    assert store.usage("acct").spent == 3.5
+    assert store.usage("new") == Usage()
+    store.put_fault_rules([FaultRule(code=5000)])
+    store.put_callback_faults([CallbackFault("drop")])
+    assert store.fault_rules() == [FaultRule(code=5000)]
+    assert store.callback_faults() == [CallbackFault("drop")]
+    store.set_clock_ms(42)
+    assert store.clock_ms() == 42
+    store.reset()
+    assert (store.limits("acct"), store.fault_rules(), store.clock_ms()) == (None, [], None)
+
+
+def test_deliveries_go_one_head_per_task_in_due_order(store: Store):
+    for delivery in (
+        _delivery(store, "a", "submitted", 10),
+        _delivery(store, "a", "processing", 20),
+        _delivery(store, "b", "submitted", 5),
+    ):
+        store.add_delivery(delivery)
+    assert store.next_delivery_ms() == 5
+    claimed = store.claim_due(100)
+    assert [(d.task_id, d.status) for d in claimed] == [("b", "submitted"), ("a", "submitted")]
+    assert store.claim_due(100) == []  # heads are claimed: the queue behind waits
+    assert store.next_delivery_ms() is None
+    retry = replace(claimed[1], attempts=1, due_ms=50, started=True)
+    assert store.put_back(retry)
+    assert store.finish(claimed[0])
+    assert not store.finish(claimed[0])  # gone: a second finish is a no-op
+    assert store.next_delivery_ms() == 50
+    assert [d.attempts for d in store.claim_due(50)] == [1]
+    assert store.pending_deliveries() == 2
+    assert store.claimed_deliveries() == 1
+
+
+def test_cancel_keeps_started_and_earlier_deliveries(store: Store):
+    for delivery in (
+        _delivery(store, "a", "submitted", 0),
+        _delivery(store, "a", "processing", 1000),
+        _delivery(store, "a", "succeed", 3000),
+    ):
+        store.add_delivery(delivery)
+    (head,) = store.claim_due(0)
+    store.cancel_deliveries("a", after_ms=500)
+    assert store.pending_deliveries() == 1  # the claimed head stays; the later ones go
+    assert store.finish(head)
+    assert store.pending_deliveries() == 0
