@@ -183,6 +183,9 @@ def walk(node: Any) -> Iterator[tuple[str, Any]]:
 def test_schema_folder_holds_exactly_the_known_files() -> None:
     folder = contracts.schema_dir()
     files = {entry.name for entry in folder.iterdir() if entry.name.endswith(".json")}
+    files |= {
+        f"control/{e.name}" for e in (folder / "control").iterdir() if e.name.endswith(".json")
+    }
     assert files == {f"{name}.json" for name in contracts.SCHEMA_NAMES}
 
 
