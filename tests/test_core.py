@@ -138,7 +138,9 @@ def _task(
     return Task(
         task_id=task_id,
         account_id="acct",
-        request=TaskRequest(prompt="p", images=(ImageInfo("url"),), external_task_id=external),
+        request=TaskRequest(
+            "p", (ImageInfo("url"),), "kling-v1-6", "std", "5", "16:9", external_task_id=external
+        ),
         created_at=created_at,
         video_id="v" + task_id,
         timeline=Outcome().timeline(created_at, timings or Timings()),

@@ -170,10 +170,10 @@ def test_stuck_task_has_no_next_transition(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"result": "explode"}, "outcome.result must be one of"),
+        ({"result": "explode"}, "result must be one of"),
         ({"result": "fail", "colour": 1}, "unknown fields: colour"),
-        ({"processing_seconds": -1}, "outcome.processing_seconds must be in"),
-        ({"message": 3}, "outcome.message must be a string"),
+        ({"processing_seconds": -1}, "processing_seconds must be a number in [0, 100000000]"),
+        ({"message": 3}, "message must be of type string (got number 3)"),
     ],
 )
 def test_bad_outcomes_are_refused(

@@ -32,8 +32,9 @@ def refusal(error: ValidationError) -> KlingError:
     """The Kling error for one validation error."""
     error = _described_ancestor(error) or error
     field = _field_name(error.absolute_path)
+    models: Any = error.validator_value
     if error.validator == "enum" and field in _MODEL_FIELDS:
-        supported = ", ".join(str(model) for model in error.validator_value)
+        supported = ", ".join(str(model) for model in models)
         return KlingError(
             1203, f"{field} {show(error.instance)} does not exist; supported: {supported}"
         )
@@ -42,9 +43,10 @@ def refusal(error: ValidationError) -> KlingError:
 
 def describe(error: ValidationError, field: str) -> str:
     """`field` and the rule it breaks, in words."""
-    keyword, expected, value, schema = (
-        error.validator, error.validator_value, error.instance, error.schema
-    )  # fmt: skip
+    keyword = error.validator
+    expected: Any = error.validator_value
+    value: Any = error.instance
+    schema: Any = error.schema
     name = field or "request body"
     if field and keyword in ("anyOf", "oneOf") and "description" in schema:
         return f"{name} must be {schema['description']} (got {show(value)})"
@@ -56,7 +58,8 @@ def describe(error: ValidationError, field: str) -> str:
         return f"{name} has unknown fields: {', '.join(unknown)}"[:_MAX_MESSAGE]
     if keyword == "type":
         types = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"{name} must be of type {types}{_allowed(schema)} (got {json_type(value)} {show(value)})"
+        got = f"{json_type(value)} {show(value)}"
+        return f"{name} must be of type {types}{_allowed(schema)} (got {got})"
     if keyword in ("enum", "const"):
         return f"{name} must be{_allowed(schema) or ' ' + show(expected)} (got {show(value)})"
     if keyword in ("minimum", "maximum"):
@@ -83,7 +86,8 @@ def describe(error: ValidationError, field: str) -> str:
 def _described_ancestor(error: ValidationError) -> ValidationError | None:
     """The outermost anyOf/oneOf of a field around `error` that says its rule in a `description`
     (a field's alternatives, e.g. a number or a pair): a branch's error would name one only."""
-    found, parent = None, error.parent
+    found: ValidationError | None = None
+    parent: Any = error.parent
     while parent is not None:
         schema = parent.schema
         if parent.validator in ("anyOf", "oneOf") and parent.absolute_path:
@@ -96,12 +100,14 @@ def _range(schema: Mapping[str, Any]) -> str:
     types = schema.get("type")
     kind = "an integer" if types == "integer" or "integer" in (types or ()) else "a number"
     low, high = schema.get("minimum"), schema.get("maximum")
-    if low is not None and high is not None:
+    if low is None:
+        return f"{kind} <= {_number(high)}"
+    if high is not None:
         return f"{kind} in [{_number(low)}, {_number(high)}]"
-    return f"{kind} >= {_number(low)}" if low is not None else f"{kind} <= {_number(high)}"
+    return f"{kind} >= {_number(low)}"
 
 
-def _number(value: float) -> str:
+def _number(value: Any) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 

@@ -125,7 +125,8 @@ def parse_create(body: Any, profile: Profile, validator: Validator) -> TaskReque
             images.append(inspect_image(item["image"]))
         except ImageRuleError as exc:
             raise KlingError(1201, f"image_list[{index}].image {exc}") from None
-    return _to_request(body, tuple(images), profile, validator.schema)
+    schema: Any = validator.schema  # the create contract: an object schema
+    return _to_request(body, tuple(images), profile, schema)
 
 
 def _for_schema(body: dict[str, Any]) -> dict[str, Any]:
