@@ -213,3 +213,15 @@ def test_seeded_failure_rate_repeats(auth: dict[str, str]):
     first = statuses()
     assert first == statuses()
     assert 3 <= first.count("failed") <= 17
+
+
+def test_readme_lists_exactly_the_prompt_markers():
+    """The markers' home is mock_kling.core.outcomes (MARKERS); the README's table follows it."""
+    import re
+    from pathlib import Path
+
+    from mock_kling.core.outcomes import MARKERS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`(mock:[a-z_]+(?:=N)?)`", readme))
+    assert listed == {marker.replace("<n>", "N") for marker in MARKERS}
