@@ -16,7 +16,7 @@ from mock_kling.core.clock import Clock, ManualClock, SystemClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import RESULTS
-from mock_kling.core.profiles import JWT, PROFILES
+from mock_kling.core.profiles import JWT, PROFILES, ROUTE, V1
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
 from mock_kling.serve.persistence import Persistence, StateFile
@@ -180,7 +180,7 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
         f"mock-kling {__version__} listening on {base_url}",
         f"  profile {profile.name}: {profile.title}; seed {backend.seed}; clock {clock_kind}",
     ]
-    lines += [f"  API: {base_url}{prefix}/videos/multi-image2video" for prefix in profile.prefixes]
+    lines += [f"  API: {base_url}{prefix}{ROUTE}" for prefix in profile.prefixes]
     lines.append(f"  control: {base_url}/__mock__/openapi.json")
     if JWT in profile.auth:
         for access_key, secret_key in config.key_pairs.items():
@@ -189,7 +189,7 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
     if JWT in profile.auth and DEV_ACCESS_KEY in config.key_pairs:
         lines.append(
             f'  try: curl -H "Authorization: Bearer $(mock-kling token)" '
-            f'"{base_url}/v1/videos/multi-image2video?pageNum=1&pageSize=10"'
+            f'"{base_url}{V1}{ROUTE}?pageNum=1&pageSize=10"'
         )
     click.echo("\n".join(lines))
 

@@ -19,8 +19,12 @@ def make_task(
 ) -> Task:
     outcome = outcome or Outcome()
     request = TaskRequest(
-        prompt="p",
-        images=(ImageInfo("url"),),
+        "p",
+        (ImageInfo("url"),),
+        "kling-v1-6",
+        "std",
+        "5",
+        "16:9",
         external_task_id=external,
         callback_url=callback_url,
     )

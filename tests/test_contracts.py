@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from mock_kling import contracts
+from mock_kling.contracts import tables
 
 DRAFT7_URI = "http://json-schema.org/draft-07/schema#"
 REQUEST_ID = "9984d27b-a408-4073-ae28-17ca6a13622d"  # spec 9.3, the official 1303 example
@@ -183,6 +184,9 @@ def walk(node: Any) -> Iterator[tuple[str, Any]]:
 def test_schema_folder_holds_exactly_the_known_files() -> None:
     folder = contracts.schema_dir()
     files = {entry.name for entry in folder.iterdir() if entry.name.endswith(".json")}
+    files |= {
+        f"control/{e.name}" for e in (folder / "control").iterdir() if e.name.endswith(".json")
+    }
     assert files == {f"{name}.json" for name in contracts.SCHEMA_NAMES}
 
 
@@ -477,3 +481,58 @@ def test_callback_near_misses_are_rejected() -> None:
 @given(from_schema(contracts.schema("create_request")))
 def test_generated_create_requests_validate(body: Any) -> None:
     assert_valid("create_request", body)
+
+
+# --- the contracts and the fake's tables ------------------------------------------------------
+
+
+def test_a_mode_added_to_the_schema_alone_is_a_clear_error_not_a_500() -> None:
+    """Bug: `mode` "ultra" in the create contract but not in the core's MODES answered 500/5000
+    (KeyError) on every submit with it. Now loading the contract names the missing entry, and a
+    submit with a contract that slipped past the check is refused with 400/1201."""
+    from mock_kling.contracts import bundle
+    from mock_kling.core.auth import Account
+    from mock_kling.core.backend import Backend
+    from mock_kling.core.errors import KlingError
+    from mock_kling.store.memory import MemoryStore
+
+    patched = bundle.schema("create_request")
+    patched["properties"]["mode"]["enum"].append("ultra")
+    with pytest.raises(ValueError, match=r"'ultra' is in create_request\.json but has no entry in"):
+        tables.check("create_request", patched)
+    backend = Backend(
+        store=MemoryStore(),
+        sender=lambda *_: (200, None),
+        create_validator=lambda _: jsonschema.Draft7Validator(patched),
+    )
+    body = {"image_list": [{"image": "https://example.com/a.png"}], "prompt": "p", "mode": "ultra"}
+    with pytest.raises(KlingError) as refused:
+        backend.create_task(Account("acct"), body)
+    assert (refused.value.code, refused.value.http_status) == (1201, 400)
+    assert 'mode "ultra" is not rendered by this fake' in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "common",
+        "create_request",
+        "control/outcome",
+        "control/fault_rule",
+        "control/limits",
+        "control/callback_fault",
+    ],
+)
+def test_every_table_matches_its_schema(name: str) -> None:
+    tables.check(name, contracts.schema(name))  # would raise naming the value
+
+
+def test_profiles_edit_response_parts_by_title_not_position() -> None:
+    from mock_kling.contracts import derived
+
+    schema = contracts.schema("create_response")
+    schema["allOf"].reverse()  # a reordered schema still edits the right part
+    assert derived.part(schema, "envelope")["required"][:3] == ["code", "message", "request_id"]
+    assert "data" in derived.part(schema, "data")["properties"]
+    with pytest.raises(ValueError, match="titled 'nothing'"):
+        derived.part(schema, "nothing")

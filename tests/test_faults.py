@@ -71,11 +71,15 @@ def test_drop_promises_a_body_it_never_sends(client: FlaskClient, auth: dict[str
     [
         ({"code": 0}, "code must be a Kling service code other than 0"),
         ({"code": 999}, "code must be a Kling service code"),
-        ({"endpoint": "delete", "code": 5000}, "endpoint must be one of create, query, list, any"),
-        ({"latency_ms": -5}, "latency_ms must be a number or [low, high]"),
+        (
+            {"endpoint": "delete", "code": 5000},
+            'endpoint must be one of "create", "query", "list", "any" (got "delete")',
+        ),
+        ({"latency_ms": -5}, "latency_ms must be a number or [low, high] in [0, 600000]"),
+        ({"latency_ms": [1, 2, 3]}, "latency_ms must be a number or [low, high]"),
         ({"code": 5000, "probability": 2}, "probability must be a number in [0, 1]"),
-        ({"code": 5000, "times": 0}, "times must be a positive integer"),
-        ({}, "a fault rule needs code, latency_ms or drop"),
+        ({"code": 5000, "times": 0}, "times must be an integer >= 1 (got 0)"),
+        ({}, "code or latency_ms or drop is required"),
         ({"code": 5000, "when": "now"}, "unknown fields: when"),
     ],
 )

@@ -129,10 +129,10 @@ def test_server_wide_limits_from_config(auth: dict[str, str], clock: ManualClock
 @pytest.mark.parametrize(
     ("limits", "message"),
     [
-        ({"concurrency": -1}, "concurrency must be a non-negative integer"),
-        ({"concurrency": 1.5}, "concurrency must be a non-negative integer"),
-        ({"state": "asleep"}, "state must be one of active, suspended, arrears"),
-        ({"models": "kling-v1-6"}, "models must be a list"),
+        ({"concurrency": -1}, "concurrency must be an integer in [0, 1000000000000000]"),
+        ({"concurrency": 1.5}, "concurrency must be of type integer or null (got number 1.5)"),
+        ({"state": "asleep"}, 'state must be one of "active", "suspended", "arrears"'),
+        ({"models": "kling-v1-6"}, "models must be of type array or null"),
         ({"speed": 3}, "unknown fields: speed"),
     ],
 )

@@ -170,10 +170,10 @@ def test_stuck_task_has_no_next_transition(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"result": "explode"}, "outcome.result must be one of"),
+        ({"result": "explode"}, "result must be one of"),
         ({"result": "fail", "colour": 1}, "unknown fields: colour"),
-        ({"processing_seconds": -1}, "outcome.processing_seconds must be in"),
-        ({"message": 3}, "outcome.message must be a string"),
+        ({"processing_seconds": -1}, "processing_seconds must be a number in [0, 100000000]"),
+        ({"message": 3}, "message must be of type string (got number 3)"),
     ],
 )
 def test_bad_outcomes_are_refused(
@@ -213,3 +213,15 @@ def test_seeded_failure_rate_repeats(auth: dict[str, str]):
     first = statuses()
     assert first == statuses()
     assert 3 <= first.count("failed") <= 17
+
+
+def test_readme_lists_exactly_the_prompt_markers():
+    """The markers' home is mock_kling.core.outcomes (MARKERS); the README's table follows it."""
+    import re
+    from pathlib import Path
+
+    from mock_kling.core.outcomes import MARKERS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`(mock:[a-z_]+(?:=N)?)`", readme))
+    assert listed == {marker.replace("<n>", "N") for marker in MARKERS}

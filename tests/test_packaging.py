@@ -24,7 +24,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_schemas_typing_marker_and_command(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
-    schemas = {p.name for p in (ROOT / "schemas").glob("*.json")}
+    schemas = {
+        p.relative_to(ROOT / "schemas").as_posix() for p in (ROOT / "schemas").rglob("*.json")
+    }
+    assert "control/fault_rule.json" in schemas
     assert {f"mock_kling/schemas/{name}" for name in schemas} <= names
     assert "mock_kling/py.typed" in names
     assert "mock_kling/contract_tests/conftest.py" in names  # `mock-kling contract` finds it

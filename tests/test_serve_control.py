@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,10 @@ import pytest
 import requests
 
 from mock_kling import contracts
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import Config
+from mock_kling.core.faults import ENDPOINTS
+from mock_kling.http.app import create_app
 from mock_kling.testing.receiver import CallbackReceiver
 
 from .test_serve import API_KEY, Server
@@ -129,7 +134,7 @@ def test_refused_callback_connection_over_http(server: Server):
 def test_openapi_document_is_served(server: Server):
     document = control(server, "GET", "/openapi.json")
     assert document["openapi"] == "3.1.0"
-    assert "/v1/videos/multi-image2video/{id}" in document["paths"]
+    assert "/v1/videos/multi-image2video/{ref}" in document["paths"]
     assert "/__mock__/clock/advance" in document["paths"]
 
 
@@ -149,3 +154,49 @@ def test_every_limit_code_over_http(server: Server, limits: dict[str, Any], stat
     refused = submit(server)
     assert (refused.status_code, refused.json()["code"]) == (status, code)
     contracts.validator("error_response").validate(refused.json())
+
+
+def _documented(app: Any) -> set[tuple[str, str]]:
+    document = app.test_client().get("/__mock__/openapi.json").get_json()
+    return {(path, method) for path, item in document["paths"].items() for method in item}
+
+
+def _served(app: Any) -> set[tuple[str, str]]:
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    return {
+        (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
+        for rule in rules
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_openapi_documents_every_route_and_only_routes():
+    """Derived from the URL map: a route added without documentation, or documentation left
+    after a route went, fails here."""
+    app = create_app(Config(seed=1), clock=ManualClock())
+    assert _documented(app) == _served(app)
+    assert ("/__mock__/faults", "post") in _documented(app)
+
+
+def test_openapi_refuses_an_undescribed_kling_route():
+    from mock_kling.contracts.openapi import Route, openapi_document
+
+    route = Route("/v1/videos/multi-image2video/<ref>/cancel", "post", "api_v1.cancel_task", "x")
+    with pytest.raises(ValueError, match="no OpenAPI operation for Kling's route"):
+        openapi_document("official", (route,))
+
+
+def test_control_bodies_are_documented_from_their_schemas():
+    app = create_app(Config(seed=1), clock=ManualClock())
+    document = app.test_client().get("/__mock__/openapi.json").get_json()
+    body = document["paths"]["/__mock__/faults"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/control_fault_rule"
+    }
+    schemas = document["components"]["schemas"]
+    assert schemas["control_fault_rule"]["properties"]["endpoint"]["enum"] == list(ENDPOINTS)
+    query = document["paths"]["/v1/videos/multi-image2video"]["get"]["parameters"]
+    assert [(p["name"], p["schema"]["default"]) for p in query] == [
+        ("pageNum", 1),
+        ("pageSize", 30),
+    ]

@@ -6,17 +6,32 @@ import copy
 import functools
 import importlib.resources
 import json
+import posixpath
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from mock_kling.contracts import tables
+
 if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
     import jsonschema
 
 
-__all__ = ["SCHEMA_NAMES", "schema", "schema_dir", "validator"]
+__all__ = ["CONTROL_SCHEMA_NAMES", "SCHEMA_NAMES", "schema", "schema_dir", "validator"]
 
+# The control API's request bodies, in schemas/control/.
+CONTROL_SCHEMA_NAMES: tuple[str, ...] = tuple(
+    f"control/{name}"
+    for name in (
+        "clock_advance",
+        "outcome",
+        "next_outcome",
+        "fault_rule",
+        "limits",
+        "callback_fault",
+    )
+)
 SCHEMA_NAMES: tuple[str, ...] = (
     "common",
     "create_request",
@@ -26,6 +41,8 @@ SCHEMA_NAMES: tuple[str, ...] = (
     "list_response",
     "error_response",
     "callback",
+    "list_request",
+    *CONTROL_SCHEMA_NAMES,
 )
 
 # A file present in every valid schema folder: it tells our folder apart from an
@@ -67,7 +84,11 @@ def _check_name(name: str) -> None:
 def _raw(name: str) -> dict[str, Any]:
     """Parse one schema file as written (with its "$ref"s). Private: never mutate."""
     _check_name(name)
-    text = (schema_dir() / f"{name}.json").read_text(encoding="utf-8")
+    folder = schema_dir()
+    *subfolders, file_name = f"{name}.json".split("/")
+    for subfolder in subfolders:
+        folder = folder / subfolder
+    text = (folder / file_name).read_text(encoding="utf-8")
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError(f"schema file {name}.json does not hold a JSON object")
@@ -93,15 +114,18 @@ def _pointer(doc: Any, fragment: str, ref: str) -> Any:
 
 
 def _target(ref: str, current: str) -> tuple[str, str]:
-    """Split a "$ref" into (schema name, fragment), relative to the file ``current``."""
+    """Split a "$ref" into (schema name, fragment); its file part is relative to the folder of
+    the file ``current`` ("outcome.json", "../common.json")."""
     file_part, _, fragment = ref.partition("#")
     if file_part == "":
         return current, fragment
-    if "/" in file_part or ":" in file_part or not file_part.endswith(".json"):
+    if ":" in file_part or file_part.startswith("/") or not file_part.endswith(".json"):
         raise ValueError(
-            f"unsupported $ref {ref!r} in {current}.json: use a file name of the schemas folder"
+            f"unsupported $ref {ref!r} in {current}.json: use a relative file name of the "
+            "schemas folder"
         )
-    name = file_part[: -len(".json")]
+    name = posixpath.normpath(posixpath.join(posixpath.dirname(current), file_part))
+    name = name[: -len(".json")]
     if name not in SCHEMA_NAMES:
         raise ValueError(f"$ref {ref!r} in {current}.json names an unknown schema file")
     return name, fragment
@@ -144,6 +168,7 @@ def _bundled(name: str) -> dict[str, Any]:
     _check_name(name)
     result = _inline(_raw(name), name, ((name, ""),))
     assert isinstance(result, dict)
+    tables.check(name, result)
     return result
 
 

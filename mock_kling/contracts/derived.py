@@ -7,6 +7,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from mock_kling.contracts import bundle as contracts
+from mock_kling.contracts import tables
 from mock_kling.core.profiles import Profile, get
 
 if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
@@ -20,6 +21,7 @@ def _derived(profile_name: str, schema_name: str) -> dict[str, Any]:
         _request_rules(profile, schema)
     if schema_name in ("create_response", "query_response", "list_response"):
         _answer_rules(profile, schema_name, schema)
+    tables.check(schema_name, schema)
     return schema
 
 
@@ -51,9 +53,18 @@ def _request_rules(profile: Profile, schema: dict[str, Any]) -> None:
 
 
 def _answer_rules(profile: Profile, schema_name: str, schema: dict[str, Any]) -> None:
-    envelope = schema["allOf"][0]
+    envelope = part(schema, "envelope")
     if not profile.request_id_documented:
         envelope["required"] = [key for key in envelope["required"] if key != "request_id"]
     if schema_name == "create_response" and profile.create_data is not None:
-        data = schema["allOf"][1]["properties"]["data"]
+        data = part(schema, "data")["properties"]["data"]
         data["required"] = list(profile.create_data)
+
+
+def part(schema: dict[str, Any], title: str) -> dict[str, Any]:
+    """The part of a response's `allOf` titled `title` ("envelope" or "data"), wherever it is."""
+    found = [p for p in schema.get("allOf", ()) if isinstance(p, dict) and p.get("title") == title]
+    if len(found) != 1:
+        raise ValueError(f"the schema has {len(found)} allOf parts titled {title!r}, not 1")
+    result: dict[str, Any] = found[0]
+    return result

@@ -3,15 +3,14 @@ or drop the connection, for the next N requests or with a seeded probability."""
 
 from __future__ import annotations
 
-import math
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from mock_kling.core.errors import SERVICE_CODES
 
 ENDPOINTS = ("create", "query", "list", "any")
-_FIELDS = {"endpoint", "code", "message", "latency_ms", "drop", "times", "probability", "account"}
 
 
 @dataclass(frozen=True)
@@ -32,27 +31,28 @@ class FaultRule:
         data["latency_ms"] = None if self.latency_ms is None else list(self.latency_ms)
         return data
 
-    @classmethod
-    def from_json(cls, data: Any) -> FaultRule:
-        """Read a rule from control-API JSON; ValueError names the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("a fault rule must be an object")
-        unknown = set(data) - _FIELDS
-        if unknown:
-            raise ValueError(f"fault rule has unknown fields: {', '.join(sorted(unknown))}")
-        rule = cls(
-            endpoint=_choice(data.get("endpoint", "any"), "endpoint", ENDPOINTS),
-            code=_code(data.get("code")),
-            message=_text(data.get("message", ""), "message"),
-            latency_ms=_latency(data.get("latency_ms")),
-            drop=_flag(data.get("drop", False)),
-            times=_times(data.get("times")),
-            probability=_probability(data.get("probability", 1.0)),
-            account=_optional_text(data.get("account"), "account"),
-        )
-        if rule.code is None and rule.latency_ms is None and not rule.drop:
+    def __post_init__(self) -> None:
+        if self.endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
+        if self.code is not None and (self.code == 0 or self.code not in SERVICE_CODES):
+            raise ValueError("code must be a Kling service code other than 0")
+        if not 0 <= self.probability <= 1:
+            raise ValueError("probability must be in [0, 1]")
+        if self.code is None and self.latency_ms is None and not self.drop:
             raise ValueError("a fault rule needs code, latency_ms or drop")
-        return rule
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
+        """A rule from JSON the control contract accepted (control/fault_rule.json)."""
+        fields = dict(data)
+        latency = fields.get("latency_ms")
+        if latency is not None:
+            low_high = latency if isinstance(latency, list) else [latency, latency]
+            fields["latency_ms"] = tuple(sorted(float(v) for v in low_high))
+        if fields.get("times") is not None:
+            fields["times"] = int(fields["times"])  # 2.0 is the integer 2 in JSON
+        fields["probability"] = float(fields.get("probability", 1.0))
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -95,63 +95,3 @@ def _fault(rule: FaultRule, rng: random.Random) -> Fault:
         f"injected fault: {SERVICE_CODES[rule.code].meaning}" if rule.code else ""
     )
     return Fault(latency, rule.code, message, rule.drop)
-
-
-def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
-    return str(value)
-
-
-def _code(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value not in SERVICE_CODES:
-        raise ValueError(f"code must be a Kling service code other than 0 (got {value!r})")
-    if value == 0:
-        raise ValueError("code must be a Kling service code other than 0 (got 0)")
-    return value
-
-
-def _latency(value: Any) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    low_high = value if isinstance(value, list) else [value, value]
-    if len(low_high) != 2 or not all(_is_number(v) and 0 <= v <= 600_000 for v in low_high):
-        raise ValueError("latency_ms must be a number or [low, high] in [0, 600000]")
-    low, high = sorted(float(v) for v in low_high)
-    return low, high
-
-
-def _times(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError("times must be a positive integer or null")
-    return value
-
-
-def _probability(value: Any) -> float:
-    if not _is_number(value) or not 0 <= value <= 1:
-        raise ValueError("probability must be a number in [0, 1]")
-    return float(value)
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("drop must be true or false")
-    return value
-
-
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string")
-    return value
-
-
-def _optional_text(value: Any, name: str) -> str | None:
-    return None if value is None else _text(value, name)
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)

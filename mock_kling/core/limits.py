@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -31,23 +32,24 @@ class Limits:
         data["models"] = None if self.models is None else list(self.models)
         return data
 
-    def updated(self, data: Any) -> Limits:
-        """These limits with the fields given in control-API JSON changed; ValueError if bad."""
-        if not isinstance(data, dict):
-            raise ValueError("limits must be an object")
-        unknown = set(data) - {"concurrency", "units", "rate_per_second", "state", "models"}
-        if unknown:
-            raise ValueError(f"limits have unknown fields: {', '.join(sorted(unknown))}")
-        changes: dict[str, Any] = {}
-        for name in ("concurrency", "units", "rate_per_second"):
-            if name in data:
-                changes[name] = _limit(data[name], name, integer=name == "concurrency")
-        if "state" in data:
-            if data["state"] not in STATES:
-                raise ValueError(f"state must be one of {', '.join(STATES)}")
-            changes["state"] = data["state"]
-        if "models" in data:
-            changes["models"] = _models(data["models"])
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}")
+        if any(
+            v is not None and not v >= 0
+            for v in (self.concurrency, self.units, self.rate_per_second)
+        ):
+            raise ValueError("concurrency, units and rate_per_second must be >= 0 or None")
+
+    def updated(self, data: Mapping[str, Any]) -> Limits:
+        """These limits with the fields of JSON the control contract accepted
+        (control/limits.json) changed."""
+        changes = dict(data)
+        for name, kind in (("concurrency", int), ("units", float), ("rate_per_second", float)):
+            if changes.get(name) is not None:
+                changes[name] = kind(changes[name])
+        if changes.get("models") is not None:
+            changes["models"] = tuple(changes["models"])
         return replace(self, **changes)
 
 
@@ -111,23 +113,3 @@ def check_submit(limits: Limits, usage: Usage, model: str, cost: float, running:
         raise KlingError(
             1102, f"Resource pack exhausted: {left:g} units left, the task needs {cost:g}"
         )
-
-
-def _limit(value: Any, name: str, *, integer: bool) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number or null")
-    if abs(value) > 1e15 or not math.isfinite(value):  # also: ints too big for a float
-        raise ValueError(f"{name} must be a number up to 1e15 or null")
-    if value < 0 or (integer and value != int(value)):
-        raise ValueError(f"{name} must be a non-negative {'integer' if integer else 'number'}")
-    return int(value) if integer else float(value)
-
-
-def _models(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-        raise ValueError("models must be a list of model names or null")
-    return tuple(value)

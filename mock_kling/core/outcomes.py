@@ -3,8 +3,8 @@ or by the server's defaults."""
 
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -13,7 +13,11 @@ from mock_kling.core.tasks import FAILED, PROCESSING, SUBMITTED, SUCCEED, Step
 RESULTS = ("succeed", "fail", "fail_at_submit", "stuck")
 CONTENT_SAFETY_MESSAGE = "Failure to pass the risk control system: the content may be inappropriate"
 SUBMIT_FAILURE_MESSAGE = "Image pixel is invalid"
-_MARKER = re.compile(r"\bmock:(succeed|fail_at_submit|fail|stuck|seconds=(\d+(?:\.\d+)?))\b")
+_SECONDS = ("submitted_seconds", "processing_seconds")
+MARKER_PREFIX = "mock:"  # a prompt word `mock:<result>` or `mock:seconds=<n>` picks the outcome
+MARKERS = (*(MARKER_PREFIX + result for result in RESULTS), MARKER_PREFIX + "seconds=<n>")
+_RESULT_WORDS = "|".join(sorted(RESULTS, key=len, reverse=True))  # fail_at_submit before fail
+_MARKER = re.compile(rf"\b{MARKER_PREFIX}({_RESULT_WORDS}|seconds=(\d+(?:\.\d+)?))\b")
 
 
 @dataclass(frozen=True)
@@ -57,26 +61,21 @@ class Outcome:
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, "")}
 
+    def __post_init__(self) -> None:
+        if self.result not in RESULTS:
+            raise ValueError(f"outcome.result must be one of {', '.join(RESULTS)}")
+        if any(
+            s is not None and not s >= 0 for s in (self.submitted_seconds, self.processing_seconds)
+        ):
+            raise ValueError("outcome seconds must be >= 0 or None")
+
     @classmethod
-    def from_json(cls, data: Any) -> Outcome:
-        """Read an outcome from control-API JSON; ValueError names the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError('outcome must be an object like {"result": "fail"}')
-        unknown = set(data) - {"result", "message", "submitted_seconds", "processing_seconds"}
-        if unknown:
-            raise ValueError(f"outcome has unknown fields: {', '.join(sorted(unknown))}")
-        result = data.get("result", "succeed")
-        if result not in RESULTS:
-            raise ValueError(f"outcome.result must be one of {', '.join(RESULTS)} (got {result!r})")
-        message = data.get("message", "")
-        if not isinstance(message, str):
-            raise ValueError("outcome.message must be a string")
-        return cls(
-            result,
-            message,
-            _seconds(data, "submitted_seconds"),
-            _seconds(data, "processing_seconds"),
-        )
+    def from_json(cls, data: Mapping[str, Any]) -> Outcome:
+        """An outcome from JSON the control contract accepted (control/outcome.json)."""
+        fields: dict[str, Any] = {
+            k: float(v) if k in _SECONDS and v is not None else v for k, v in data.items()
+        }
+        return cls(**fields)
 
 
 def from_prompt(prompt: str, timings: Timings) -> Outcome | None:
@@ -97,14 +96,3 @@ def from_prompt(prompt: str, timings: Timings) -> Outcome | None:
 
 def _ms(seconds: float | None, default: float) -> int:
     return round((default if seconds is None else seconds) * 1000)
-
-
-def _seconds(data: dict[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"outcome.{name} must be a number of seconds")
-    if not 0 <= value <= 10**8:
-        raise ValueError(f"outcome.{name} must be in [0, 100000000] (got {value})")
-    return float(value)

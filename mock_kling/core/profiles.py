@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 JWT, KEY = "jwt", "key"
+V1, KLING_V1 = "/v1", "/kling/v1"  # Kling's own prefix; the resellers' prefix
+ROUTE = "/videos/multi-image2video"  # the task route, under each prefix a profile serves
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,7 @@ class Profile:
 
     name: str
     title: str
-    prefixes: tuple[str, ...] = ("/kling/v1",)
+    prefixes: tuple[str, ...] = (KLING_V1,)
     auth: tuple[str, ...] = (KEY,)
     required: tuple[str, ...] = ("image_list", "prompt")
     aliases: dict[str, str] = field(default_factory=dict)  # vendor field -> Kling field
@@ -28,7 +30,7 @@ class Profile:
     @property
     def prefix(self) -> str:
         """The prefix a client of this vendor uses."""
-        return self.prefixes[-1] if self.name != "official" else "/v1"
+        return self.prefixes[-1] if self.name != "official" else V1
 
 
 PROFILES: dict[str, Profile] = {
@@ -37,7 +39,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "official",
             "Kling official API (api-singapore.klingai.com)",
-            prefixes=("/v1", "/kling/v1"),
+            prefixes=(V1, KLING_V1),
             auth=(JWT, KEY),
             differences="JWT (HS256, iss = access key); `model_name` optional; the fake also "
             "serves /kling/v1 and plain keys, so one server covers every client",
@@ -71,6 +73,11 @@ PROFILES: dict[str, Profile] = {
         ),
     )
 }
+
+# Every prefix some profile serves, Kling's first.
+PREFIXES: tuple[str, ...] = tuple(
+    dict.fromkeys(prefix for profile in PROFILES.values() for prefix in profile.prefixes)
+)
 
 
 def get(name: str) -> Profile:

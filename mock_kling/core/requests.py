@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mock_kling.core.errors import KlingError
 from mock_kling.core.images import ImageInfo, ImageRuleError, inspect_image
 from mock_kling.core.profiles import Profile
-from mock_kling.core.tasks import TaskRequest
+from mock_kling.core.refusals import PATTERN_RULES, check, json_type, show
+from mock_kling.core.tasks import MODES, TaskRequest
 
 if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
 MAX_JSON_VALUES = 10_000  # a create body has about 20; each value costs ~60 bytes once parsed
@@ -22,10 +22,6 @@ MAX_JSON_DEPTH = 64  # a create body is 3 deep; far below Python's recursion lim
 # Kept with the task and echoed in every answer, so bounded (the fake's choice: Kling documents
 # no limit): 64 MiB ids would stay in memory for good.
 KEPT_TEXT_LIMITS = {"external_task_id": 1024, "callback_url": 2048}
-PAGE_NUM_RANGE = (1, 1000)
-PAGE_SIZE_RANGE = (1, 500)
-_PAGE_DEFAULTS = {"pageNum": 1, "pageSize": 30}
-_PATTERN_RULES = {"callback_url": "must be empty or an http(s) URL"}
 _TOKEN = re.compile(rb'["\[\]{},]')  # what _scan looks at: strings and structure
 _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # after the opening quote
 _BLANK = re.compile(rb"[ \t\r\n]*")
@@ -33,7 +29,6 @@ _QUOTE, _COMMA = ord('"'), ord(",")
 _TOO_DEEP = f"request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
 _WHITESPACE = re.compile(r"\s")
 _INTEGER = re.compile(r"(-?[0-9]{1,12})(?:\.0+)?", re.ASCII)
-_MAX_MESSAGE = 300
 _SCHEMA_IMAGE_PREFIX = 16  # enough for the contract's image rules (type, empty, data: prefix)
 
 
@@ -115,26 +110,23 @@ def _finite_float(text: str) -> float:
 
 def parse_create(body: Any, profile: Profile, validator: Validator) -> TaskRequest:
     """Validate a create-task body against the vendor's create contract (`validator`), then the
-    image rules."""
+    image rules; the contract's `default`s fill what the body leaves out."""
     if not isinstance(body, dict):
-        raise KlingError(1200, f"request body must be a JSON object (got {_json_type(body)})")
+        raise KlingError(1200, f"request body must be a JSON object (got {json_type(body)})")
     for name, limit in KEPT_TEXT_LIMITS.items():  # before the contract's patterns run on them
         value = body.get(name)
         if isinstance(value, str) and len(value) > limit:
             raise KlingError(1201, f"{name} must be at most {limit} characters (got {len(value)})")
     _check_callback_url(body.get("callback_url"))
-    from jsonschema.exceptions import best_match
-
-    error = best_match(validator.iter_errors(_for_schema(body)))
-    if error is not None:
-        raise _refusal(error)
+    check(validator, _for_schema(body))
     images = []
     for index, item in enumerate(body["image_list"]):
         try:
             images.append(inspect_image(item["image"]))
         except ImageRuleError as exc:
             raise KlingError(1201, f"image_list[{index}].image {exc}") from None
-    return _to_request(body, tuple(images), profile)
+    schema: Any = validator.schema  # the create contract: an object schema
+    return _to_request(body, tuple(images), profile, schema)
 
 
 def _for_schema(body: dict[str, Any]) -> dict[str, Any]:
@@ -153,22 +145,24 @@ def _for_schema(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "image_list": cut}
 
 
-def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
-    """`pageNum` and `pageSize` from a query string, with Kling's defaults and ranges."""
-    page_num = _int_param(args, "pageNum", PAGE_NUM_RANGE)
-    page_size = _int_param(args, "pageSize", PAGE_SIZE_RANGE)
+def parse_paging(args: Mapping[str, str], rules: Mapping[str, Any]) -> tuple[int, int]:
+    """`pageNum` and `pageSize` from a query string, with the defaults and ranges of `rules`
+    (the list-request contract: an object schema of the parameters)."""
+    properties = rules["properties"]
+    page_num = _int_param(args, "pageNum", properties["pageNum"])
+    page_size = _int_param(args, "pageSize", properties["pageSize"])
     return page_num, page_size
 
 
-def _int_param(args: Mapping[str, str], name: str, bounds: tuple[int, int]) -> int:
+def _int_param(args: Mapping[str, str], name: str, rule: Mapping[str, Any]) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
-        return _PAGE_DEFAULTS[name]
-    low, high = bounds
-    rule = f"{name} must be an integer in [{low}, {high}] (got {_show(raw)})"
+        return int(rule["default"])
+    low, high = rule["minimum"], rule["maximum"]
+    refusal = f"{name} must be an integer in [{low}, {high}] (got {show(raw)})"
     match = _INTEGER.fullmatch(raw)  # "2.0" is the integer 2, as JSON Schema reads it
     if match is None or not low <= int(match[1]) <= high:
-        raise KlingError(1201, rule)
+        raise KlingError(1201, refusal)
     return int(match[1])
 
 
@@ -176,97 +170,34 @@ def _check_callback_url(value: Any) -> None:
     """Whitespace is refused by the contract's `not: {pattern: "\\s"}` anyway; checked first
     because its `pattern` backtracks quadratically on whitespace (1 MB: hours)."""
     if isinstance(value, str) and _WHITESPACE.search(value):
-        rule = _PATTERN_RULES["callback_url"]
-        raise KlingError(1201, f"callback_url {rule} (got {_show(value)})")
+        rule = PATTERN_RULES["callback_url"]
+        raise KlingError(1201, f"callback_url {rule} (got {show(value)})")
 
 
 def _to_request(
-    body: dict[str, Any], images: tuple[ImageInfo, ...], profile: Profile
+    body: dict[str, Any], images: tuple[ImageInfo, ...], profile: Profile, schema: Mapping[str, Any]
 ) -> TaskRequest:
     watermark = body.get("watermark_info") or {}
     for alias, field_name in profile.aliases.items():
         body = {**body, field_name: body.get(field_name) or body.get(alias)}
+    properties = schema["properties"]
+
+    def chosen(name: str) -> str:
+        return str(body.get(name) or properties[name]["default"])
+
+    mode = chosen("mode")
+    if mode not in MODES:  # a contract that names a mode the fake cannot render
+        modes = ", ".join(MODES)
+        raise KlingError(1201, f"mode {show(mode)} is not rendered by this fake (only {modes})")
     return TaskRequest(
         prompt=body.get("prompt") or "",
         images=images,
-        model_name=body.get("model_name") or "kling-v1-6",
+        model_name=chosen("model_name"),
+        mode=mode,
+        duration=chosen("duration"),
+        aspect_ratio=chosen("aspect_ratio"),
         negative_prompt=body.get("negative_prompt") or "",
-        mode=body.get("mode") or "std",
-        duration=body.get("duration") or "5",
-        aspect_ratio=body.get("aspect_ratio") or "16:9",
         watermark_enabled=bool(watermark.get("enabled", False)),
         callback_url=body.get("callback_url") or None,
         external_task_id=body.get("external_task_id") or None,
     )
-
-
-def _refusal(error: ValidationError) -> KlingError:
-    field = _field_name(error.absolute_path)
-    if error.validator == "enum" and field in ("model_name", "model"):
-        return KlingError(
-            1203, f"{field} {_show(error.instance)} does not exist; supported: kling-v1-6"
-        )
-    return KlingError(1201, _describe(error, field))
-
-
-def _describe(error: ValidationError, field: str) -> str:
-    keyword = error.validator
-    expected: Any = error.validator_value
-    value: Any = error.instance
-    schema: Any = error.schema
-    if keyword == "required":
-        missing = next(name for name in expected if name not in value)
-        return f"{_join(field, missing)} is required"
-    if keyword == "type":
-        allowed = _allowed(schema)
-        return (
-            f"{field} must be of type {expected}{allowed} (got {_json_type(value)} {_show(value)})"
-        )
-    if keyword in ("enum", "const"):
-        return f"{field} must be{_allowed(schema) or ' ' + _show(expected)} (got {_show(value)})"
-    if keyword == "minLength" and len(value) == 0:
-        return f"{field} must not be empty"
-    if keyword in ("minLength", "maxLength"):
-        bound = "at least" if keyword == "minLength" else "at most"
-        return f"{field} must be {bound} {expected} characters (got {len(value)})"
-    if keyword in ("minItems", "maxItems"):
-        bound = "at least" if keyword == "minItems" else "at most"
-        return f"{field} must have {bound} {expected} item(s) (got {len(value)})"
-    if keyword == "not" and field.endswith(".image"):
-        return f"{field} must be raw base64 without a data: URI prefix"
-    if keyword == "anyOf" and not field:
-        names = " or ".join(next(iter(option["required"])) for option in expected)
-        return f"{names} is required"
-    if keyword == "pattern":
-        rule = _PATTERN_RULES.get(field, f"must match {expected}")
-        return f"{field} {rule} (got {_show(value)})"
-    return f"{field or 'request body'} is invalid: {error.message}"[:_MAX_MESSAGE]
-
-
-def _allowed(schema: Mapping[str, Any] | bool) -> str:
-    if isinstance(schema, Mapping) and "enum" in schema:
-        return " one of " + ", ".join(json.dumps(v) for v in schema["enum"])
-    return ""
-
-
-def _field_name(path: Iterable[str | int]) -> str:
-    name = ""
-    for part in path:
-        name = f"{name}[{part}]" if isinstance(part, int) else _join(name, part)
-    return name
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    return names.get(type(value), "number")
-
-
-def _show(value: Any, limit: int = 40) -> str:
-    if isinstance(value, str):
-        value = value[:limit]  # never copy a huge string just to cut it
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

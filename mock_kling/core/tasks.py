@@ -11,27 +11,38 @@ from mock_kling.core.images import ImageInfo
 if TYPE_CHECKING:
     from mock_kling.core.outcomes import Outcome
 
+# The statuses the lifecycle branches on; the contracts' task_status enum (common.json) is the
+# list Kling documents, checked against STATUSES when the contracts load.
 SUBMITTED, PROCESSING, SUCCEED, FAILED = "submitted", "processing", "succeed", "failed"
+STATUSES = (SUBMITTED, PROCESSING, SUCCEED, FAILED)
 TERMINAL = frozenset({SUCCEED, FAILED})
 
-# kling-v1-6 renders std at 720p and pro at 1080p: the short side of the frame.
-SHORT_SIDE = {"std": 720, "pro": 1080}
-# Resource units a second of video costs (the fake's table: std 5 s = 1, pro 5 s = 3.5).
-UNITS_PER_SECOND = {"std": 0.2, "pro": 0.7}
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """How the fake renders and bills one `mode`."""
+
+    short_side: int  # of the frame: kling-v1-6 renders std at 720p and pro at 1080p
+    units_per_second: float  # resource units a second costs (std 5 s = 1, pro 5 s = 3.5)
+
+
+# One entry per value of the create contract's `mode` enum (checked when the contracts load).
+MODES: dict[str, Rendering] = {"std": Rendering(720, 0.2), "pro": Rendering(1080, 0.7)}
 _RATIO = re.compile(r"^([1-9][0-9]{0,3}):([1-9][0-9]{0,3})$")
 
 
 @dataclass(frozen=True, slots=True)
 class TaskRequest:
-    """A validated create-task body, with documented defaults applied and "" read as not set."""
+    """A validated create-task body, with the contract's defaults applied and "" read as not set
+    (`mode` is a key of MODES)."""
 
     prompt: str
     images: tuple[ImageInfo, ...]
-    model_name: str = "kling-v1-6"
+    model_name: str
+    mode: str
+    duration: str
+    aspect_ratio: str
     negative_prompt: str = ""
-    mode: str = "std"
-    duration: str = "5"
-    aspect_ratio: str = "16:9"
     watermark_enabled: bool = False
     callback_url: str | None = None
     external_task_id: str | None = None
@@ -48,14 +59,14 @@ class TaskRequest:
         width, height = (int(match[1]), int(match[2])) if match else (16, 9)
         if not 1 / 2.5 <= width / height <= 2.5:
             width, height = 16, 9
-        short = SHORT_SIDE[self.mode]
+        short = MODES[self.mode].short_side
         long = round(short * max(width, height) / min(width, height) / 2) * 2
         return (long, short) if width >= height else (short, long)
 
     @property
     def unit_cost(self) -> str:
         """`final_unit_deduction` of a successful task, as Kling writes it (a string)."""
-        return f"{UNITS_PER_SECOND[self.mode] * float(self.duration):g}"
+        return f"{MODES[self.mode].units_per_second * float(self.duration):g}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,17 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 
-from mock_kling.core import wire
+from mock_kling.contracts.rules import parse_paging
+from mock_kling.core import profiles, wire
 from mock_kling.core.errors import KlingError
 from mock_kling.core.faults import Fault
 from mock_kling.core.journal import summarize
-from mock_kling.core.requests import parse_json, parse_paging
+from mock_kling.core.requests import parse_json
 from mock_kling.http.context import current_backend
 
 blueprint = Blueprint("api", __name__)
-PREFIXES = ("/v1", "/kling/v1")  # every prefix a vendor profile may serve
-_PATH = "/videos/multi-image2video"
+PREFIXES = profiles.PREFIXES  # every prefix a vendor profile may serve
+_PATH = profiles.ROUTE
 _ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "list"}
 
 

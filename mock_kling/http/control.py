@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
-from mock_kling.contracts.openapi import openapi_document
+from mock_kling.contracts import bundle as contracts
+from mock_kling.contracts.openapi import Route, openapi_document
 from mock_kling.core import wire
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.outcomes import Outcome
+from mock_kling.core.refusals import check
 from mock_kling.core.requests import parse_json
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 from mock_kling.http.context import current_backend
 
 blueprint = Blueprint("control", __name__)
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+
+
+@dataclass(frozen=True)
+class Body:
+    """The control contract of a view's JSON body, and the status of its answer."""
+
+    schema: str
+    status: int = 200
+
+
+BODIES: dict[str, Body] = {}  # endpoint -> its body (see `takes`)
+
+
+def takes(schema_name: str, status: int = 200) -> Callable[[View], View]:
+    """Mark a view as taking a JSON body by control contract `schema_name` (validated by _body,
+    documented in the OpenAPI document with the `status` of its answer)."""
+
+    def mark(view: View) -> View:
+        BODIES[f"{blueprint.name}.{view.__name__}"] = Body(schema_name, status)
+        return view
+
+    return mark
 
 
 @blueprint.get("/health")
@@ -29,135 +56,167 @@ def health() -> ResponseReturnValue:
 
 @blueprint.post("/reset")
 def reset() -> ResponseReturnValue:
+    """Forget tasks, journals, rules, faults, limits; rewind a manual clock."""
     current_backend().reset()
     return _json({"reset": True})
 
 
 @blueprint.get("/clock")
 def clock() -> ResponseReturnValue:
+    """The fake's clock."""
     backend = current_backend()
     kind = "manual" if backend.manual_clock else "system"
     return _json({"now_ms": backend.now_ms(), "kind": kind})
 
 
 @blueprint.post("/clock/advance")
+@takes("control/clock_advance")
 def advance() -> ResponseReturnValue:
-    seconds = _body().get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 1e9:
-        raise KlingError(1201, "seconds must be a number in [0, 1000000000]")
+    """Advance a manual clock, running due transitions, callbacks and retries."""
+    seconds = _body()["seconds"]
     return _json({"now_ms": current_backend().advance(seconds), "kind": "manual"})
 
 
 @blueprint.get("/tasks")
 def tasks() -> ResponseReturnValue:
+    """Every account's tasks with their outcome and timeline."""
     return _json([_task_view(task) for task in current_backend().all_tasks()])
 
 
 @blueprint.get("/tasks/<task_id>")
 def task(task_id: str) -> ResponseReturnValue:
+    """One task with its outcome and timeline."""
     return _json(_task_view(current_backend().task(task_id)))
 
 
 @blueprint.post("/tasks/<task_id>/outcome")
+@takes("control/outcome")
 def force_outcome(task_id: str) -> ResponseReturnValue:
-    outcome = _parse(Outcome.from_json, _body())
+    """Re-plan a running task's outcome from now."""
+    outcome = Outcome.from_json(_body())
     return _json(_task_view(current_backend().force_outcome(task_id, outcome)))
 
 
 @blueprint.post("/tasks/<task_id>/advance")
 def force_next_transition(task_id: str) -> ResponseReturnValue:
+    """Make a running task take its next step now."""
     return _json(_task_view(current_backend().force_next_transition(task_id)))
 
 
 @blueprint.get("/outcomes")
 def next_outcomes() -> ResponseReturnValue:
+    """Outcomes waiting for the next tasks."""
     return _json([rule.to_json() for rule in current_backend().next_outcomes()])
 
 
 @blueprint.post("/outcomes")
+@takes("control/next_outcome", status=201)
 def add_next_outcome() -> ResponseReturnValue:
+    """Choose the outcome of the next task(s)."""
     body = _body()
-    outcome = _parse(Outcome.from_json, body.get("outcome", {}))
-    account, count = body.get("account"), _whole(body.get("count", 1))
-    if account is not None and not isinstance(account, str):
-        raise KlingError(1201, "account must be an access key, an API key or null (any account)")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise KlingError(1201, "count must be a positive integer")
-    rule = NextOutcome(outcome, account, count)
+    outcome = Outcome.from_json(body.get("outcome", {}))
+    rule = NextOutcome(outcome, body.get("account"), int(body.get("count", 1)))
     current_backend().add_next_outcome(rule)
     return _json(rule.to_json(), 201)
 
 
 @blueprint.delete("/outcomes")
 def clear_next_outcomes() -> ResponseReturnValue:
+    """Clear waiting outcomes."""
     current_backend().clear_next_outcomes()
     return _json([])
 
 
 @blueprint.get("/faults")
 def faults() -> ResponseReturnValue:
+    """Fault rules."""
     return _json([rule.to_json() for rule in current_backend().fault_rules()])
 
 
 @blueprint.post("/faults")
+@takes("control/fault_rule", status=201)
 def add_fault() -> ResponseReturnValue:
-    body = _body()
-    if "times" in body:
-        body["times"] = _whole(body["times"])
-    rule = _parse(FaultRule.from_json, body)
+    """Add a fault rule."""
+    rule = FaultRule.from_json(_body())
     current_backend().add_fault_rule(rule)
     return _json(rule.to_json(), 201)
 
 
 @blueprint.delete("/faults")
 def clear_faults() -> ResponseReturnValue:
+    """Clear fault rules."""
     current_backend().clear_fault_rules()
     return _json([])
 
 
 @blueprint.get("/accounts")
 def accounts() -> ResponseReturnValue:
+    """Accounts with limits and usage."""
     backend = current_backend()
     return _json([_account_view(account.account_id) for account in backend.accounts()])
 
 
 @blueprint.get("/accounts/<account_id>")
 def account(account_id: str) -> ResponseReturnValue:
+    """One account."""
     return _json(_account_view(_known_account(account_id)))
 
 
 @blueprint.post("/accounts/<account_id>/limits")
+@takes("control/limits")
 def set_limits(account_id: str) -> ResponseReturnValue:
+    """Change an account's limits."""
     backend = current_backend()
-    _parse(lambda data: backend.set_limits(_known_account(account_id), data), _body())
+    backend.set_limits(_known_account(account_id), _body())
     return _json(_account_view(account_id))
 
 
 @blueprint.get("/requests")
 def requests() -> ResponseReturnValue:
+    """The request journal."""
     return _json([record.to_json() for record in current_backend().requests()])
 
 
 @blueprint.get("/callbacks")
 def callbacks() -> ResponseReturnValue:
+    """The callback delivery journal."""
     return _json([attempt.to_json() for attempt in current_backend().attempts()])
 
 
 @blueprint.get("/callbacks/faults")
 def callback_faults() -> ResponseReturnValue:
+    """Callback faults."""
     return _json([f.to_json() for f in current_backend().callback_faults()])
 
 
 @blueprint.post("/callbacks/faults")
+@takes("control/callback_fault", status=201)
 def add_callback_fault() -> ResponseReturnValue:
-    fault = _parse(_callback_fault, _body())
+    """Add a callback fault (drop, duplicate, delay)."""
+    fault = _callback_fault(_body())
     current_backend().add_callback_fault(fault)
     return _json(fault.to_json(), 201)
 
 
 @blueprint.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return _json(openapi_document(current_backend().profile.name))
+    """This document."""
+    return _json(openapi_document(current_backend().profile.name, _routes()))
+
+
+def _routes() -> tuple[Route, ...]:
+    """Every route of the app, for the OpenAPI document (Flask's own static route aside)."""
+    app, routes = current_app, []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0].rstrip(".")
+        body = BODIES.get(rule.endpoint)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            schema, status = (body.schema, body.status) if body else (None, 200)
+            routes.append(Route(rule.rule, method.lower(), rule.endpoint, summary, schema, status))
+    return tuple(routes)
 
 
 def _task_view(task: Task) -> dict[str, Any]:
@@ -189,40 +248,16 @@ def _known_account(account_id: str) -> str:
 
 
 def _callback_fault(data: dict[str, Any]) -> CallbackFault:
-    unknown = set(data) - {"action", "seconds", "times", "task_id"}
-    if unknown:
-        raise ValueError(f"callback fault has unknown fields: {', '.join(sorted(unknown))}")
-    action, seconds = data.get("action"), data.get("seconds", 0)
-    times, task_id = _whole(data.get("times", 1)), data.get("task_id")
-    if action not in ("drop", "duplicate", "delay"):
-        raise ValueError("action must be one of drop, duplicate, delay")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 1e8:
-        raise ValueError("seconds must be a number in [0, 100000000]")
-    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise ValueError("times must be a positive integer")
-    if task_id is not None and not isinstance(task_id, str):
-        raise ValueError("task_id must be a string or null")
-    return CallbackFault(action, float(seconds), times, task_id)
-
-
-def _whole(value: Any) -> Any:
-    """JSON does not tell 2 from 2.0 (JSON Schema's "integer" takes both): read 2.0 as 2."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _parse(parse: Any, data: Any) -> Any:
-    try:
-        return parse(data)
-    except ValueError as exc:
-        raise KlingError(1201, str(exc)) from None
-    except (TypeError, OverflowError) as exc:  # e.g. {"code": []} (unhashable), a 400-digit int
-        raise KlingError(1201, f"a field has a value of the wrong type or size ({exc})") from None
+    seconds, times = float(data.get("seconds", 0)), int(data.get("times", 1))
+    return CallbackFault(data["action"], seconds, times, data.get("task_id"))
 
 
 def _body() -> dict[str, Any]:
+    """The request's JSON object, checked against the view's control contract."""
     body = parse_json(request.get_data(cache=False)) if request.is_json else None
     if not isinstance(body, dict):
         raise KlingError(1200, "the control API takes a JSON object body")
+    check(contracts.validator(BODIES[request.endpoint or ""].schema), body)
     return body
 
 

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from mock_kling.contracts.rules import parse_paging
 from mock_kling.core import wire
 from mock_kling.core.backend import Backend
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.requests import parse_paging
+from mock_kling.core.profiles import ROUTE
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_ROUTE = "/videos/multi-image2video"
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -63,7 +63,7 @@ class FastPath:
     def _route_rest(self, path: str) -> str | None:
         """What follows `<prefix>/videos/multi-image2video` for a prefix the profile serves."""
         for prefix in self.backend.profile.prefixes:
-            route = prefix + _ROUTE
+            route = prefix + ROUTE
             if path.startswith(route):
                 rest = path[len(route) :]
                 return rest if rest == "" or (rest.startswith("/") and len(rest) > 1) else None

@@ -16,7 +16,7 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import Outcome
-from mock_kling.core.profiles import JWT
+from mock_kling.core.profiles import JWT, ROUTE
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 
@@ -51,7 +51,7 @@ class KlingFake:
     @property
     def api_url(self) -> str:
         """The create/list URL under the profile's prefix (`/v1` for the official API)."""
-        return f"{self.base_url}{self.backend.profile.prefix}/videos/multi-image2video"
+        return f"{self.base_url}{self.backend.profile.prefix}{ROUTE}"
 
     @property
     def access_key(self) -> str:
