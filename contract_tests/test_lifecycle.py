@@ -6,8 +6,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from .kit import Kit
-from .lifecycle import MAX_TASKS, lifecycle_machine
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.lifecycle import MAX_TASKS, lifecycle_machine
 
 
 @pytest.mark.cost(MAX_TASKS)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .questions import QUESTIONS
+from mock_kling.contract.questions import QUESTIONS
 
 OBSERVATION, DRIFT, ACCEPTED = "kling_observation", "kling_drift", "kling_accepted"
 
