@@ -9,7 +9,7 @@ import functools
 import itertools
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
@@ -44,7 +44,7 @@ def _step(method: Method) -> Method:
             self.failed = True
             raise
 
-    return run  # type: ignore[return-value]
+    return cast(Method, run)
 
 
 def lifecycle_machine(kit: Kit) -> type[RuleBasedStateMachine]:

@@ -31,7 +31,7 @@ class Recorder:
         self.properties.append((DRIFT, entry))
 
     def entries(self, kind: str) -> list[dict[str, Any]]:
-        return [value for key, value in self.properties if key == kind]  # type: ignore[misc]
+        return [value for key, value in self.properties if key == kind and isinstance(value, dict)]
 
 
 @dataclass
@@ -51,10 +51,10 @@ class Report:
         if report.when != "teardown":
             return  # the teardown report carries every property the test recorded
         for key, entry in report.user_properties:
-            if key == OBSERVATION:
-                self.observations.append(dict(entry))  # type: ignore[call-overload]
-            elif key == DRIFT:
-                self.drift.append(dict(entry))  # type: ignore[call-overload]
+            if key == OBSERVATION and isinstance(entry, dict):
+                self.observations.append(dict(entry))
+            elif key == DRIFT and isinstance(entry, dict):
+                self.drift.append(dict(entry))
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
