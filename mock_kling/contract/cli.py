@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +79,14 @@ def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Pat
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any) -> None:
-    """Run the contract suite; arguments after `--` go to pytest. Exits with pytest's code."""
-    try:
-        import pytest
-    except ImportError:
+    """Run the contract suite; arguments after `--` go to pytest. Exits with pytest's code.
+
+    pytest runs in a fresh interpreter: in this one mock_kling is already imported, and an
+    installed copy would make pytest warn that it cannot rewrite its asserts (a crash under
+    `-W error`)."""
+    if importlib.util.find_spec("pytest") is None:
         raise click.ClickException(
             "the contract suite needs the test extras: pip install 'mock-kling[test]'"
-        ) from None
-    code = pytest.main(pytest_arguments(options, pytest_args, suite_dir()))
-    ctx.exit(int(code))
+        )
+    arguments = pytest_arguments(options, pytest_args, suite_dir())
+    ctx.exit(subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode)

@@ -80,11 +80,18 @@ class Report:
 def _check(report: pytest.TestReport) -> dict[str, Any]:
     outcome = report.outcome if report.when == "call" or report.outcome == "skipped" else "error"
     return {
-        "check": report.nodeid.rpartition("contract_tests/")[2],
+        "check": _check_name(report.nodeid),
         "outcome": outcome,
         "message": _message(report),
         "seconds": round(report.duration, 3),
     }
+
+
+def _check_name(nodeid: str) -> str:
+    """The node id from the test file's name on ("test_auth.py::test_x[...]"), wherever the
+    suite's folder is (a checkout's contract_tests/, a wheel's mock_kling/contract/suite/)."""
+    path, separator, rest = nodeid.partition("::")
+    return path.rpartition("/")[2] + separator + rest
 
 
 def _message(report: pytest.TestReport) -> str:
