@@ -115,6 +115,7 @@ def test_the_same_check_passes_on_the_intact_fake(defect: str, local: LocalServe
         target.close()
 
 
+@pytest.mark.slow
 def test_the_whole_suite_fails_on_the_named_check(tmp_path: Path) -> None:
     """Through pytest itself: the suite run on a variant fails, and its report names the check."""
     result, report = variants.run_suite(
