@@ -7,11 +7,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from mock_kling.contract.questions import QUESTIONS
+
+if TYPE_CHECKING:  # the report reads pytest's reports; it needs no pytest to run
+    import pytest
 
 OBSERVATION, DRIFT, ACCEPTED = "kling_observation", "kling_drift", "kling_accepted"
 
