@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .checks import AUTH_CODES, check_refused
-from .kit import Kit
-from .target import Target
-from .transport import Answer
+from mock_kling.contract.checks import AUTH_CODES, check_refused
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.target import Target
+from mock_kling.contract.transport import Answer
 
 INVALID = frozenset({1000, 1002})
 

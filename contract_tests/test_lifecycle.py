@@ -6,14 +6,14 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from .kit import Kit
-from .lifecycle import MAX_TASKS, lifecycle_machine
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.lifecycle import MAX_TASKS, lifecycle_machine
 
 
 @pytest.mark.cost(MAX_TASKS)
 def test_lifecycle(kit: Kit) -> None:
     kit.target.budget.require(1)
     examples = kit.settings.max_examples if kit.target.can_advance else 1  # wall-clock waits
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(
         lifecycle_machine(kit), settings=settings(kit.settings, max_examples=examples)
     )

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
+from mock_kling.contract.api import send_create
+from mock_kling.contract.checks import check_refused
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.mutations import MUTATIONS, Mutation, named
+from mock_kling.contract.strategies import create_requests, minimal_body
 from mock_kling.contracts import derived
-
-from .api import send_create
-from .checks import check_refused
-from .kit import Kit
-from .mutations import MUTATIONS, Mutation
-from .strategies import create_requests, minimal_body
 
 # Which open question of the spec (section 12) a refusal of the rule answers.
 QUESTION_OF = {
@@ -42,6 +41,7 @@ def _param(mutation: Mutation) -> Any:
 
 @pytest.mark.parametrize("mutation", [_param(m) for m in MUTATIONS])
 def test_one_broken_rule_is_refused(kit: Kit, mutation: Mutation) -> None:
+    mutation = named(mutation.name, kit.target.profile)  # with the target's contract's limits
     if not applies(mutation, kit.target.profile):
         pytest.skip(f"{mutation.rule!r} is not a rule of the {kit.target.profile} profile")
     costly = not mutation.settled and not kit.target.is_fake

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from .checks import ContractViolation, check_answer
-from .kit import Kit
-from .masking import mask
-from .options import in_process_target
-from .probes import PROBES, Exchange, Probe, facts, summary
-from .target import Target
+from mock_kling.contract.checks import ContractViolation, check_answer
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.masking import mask
+from mock_kling.contract.options import in_process_target
+from mock_kling.contract.probes import PROBES, Exchange, Probe, facts, summary
+from mock_kling.contract.target import Target
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from .api import query_task, send_create
-from .checks import check_accepted
-from .history import TaskHistory
-from .kit import Kit
-from .strategies import create_requests
+from mock_kling.contract.api import query_task, send_create
+from mock_kling.contract.checks import check_accepted
+from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.strategies import create_requests
 
 
 @pytest.mark.cost(100)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
-from contract_tests import hypothesis_profiles as profiles
 from contract_tests import (
     test_auth,
     test_callbacks,
@@ -20,11 +19,12 @@ from contract_tests import (
     test_positive,
     test_responses,
 )
-from contract_tests.checks import ContractViolation
-from contract_tests.kit import Kit
-from contract_tests.local_server import LocalServer
-from contract_tests.mutations import MUTATIONS
-from contract_tests.options import in_process_target
+from mock_kling.contract import hypothesis_profiles as profiles
+from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.local_server import LocalServer
+from mock_kling.contract.mutations import MUTATIONS
+from mock_kling.contract.options import in_process_target
 from mock_kling.http.app import backend_of
 
 from . import contract_variants as variants
@@ -115,6 +115,7 @@ def test_the_same_check_passes_on_the_intact_fake(defect: str, local: LocalServe
         target.close()
 
 
+@pytest.mark.slow
 def test_the_whole_suite_fails_on_the_named_check(tmp_path: Path) -> None:
     """Through pytest itself: the suite run on a variant fails, and its report names the check."""
     result, report = variants.run_suite(

@@ -16,6 +16,7 @@ def _run(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str
     return run_suite("not_a_fake", tmp_path, "--kling-poll-interval", "0.05", *options)
 
 
+@pytest.mark.slow
 def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
     result, report = _run(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -32,6 +33,7 @@ def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
     assert checks["test_auth.py::test_bad_token_is_refused[expired-list]"]["outcome"] == "passed"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cap", [2])
 def test_the_cap_is_never_exceeded(tmp_path: Path, cap: int) -> None:
     result, report = _run(tmp_path, "--kling-max-submits", str(cap))

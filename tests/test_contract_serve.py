@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
-from mock_kling.contract.cli import pytest_arguments, suite_dir
+import pytest
+
+from mock_kling.contract.cli import PLUGIN, pytest_arguments, suite_dir
 
 from .test_serve import MOCK_KLING, Server
 
@@ -17,6 +20,7 @@ AK, SK = "contract-access-key", "contract-secret-key-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_suite_passes_against_serve_over_http(tmp_path: Path) -> None:
     keys = ("--access-key", AK, "--secret-key", SK, "--api-key", "sk-contract-unused")
     server = Server("--clock", "manual", "--seed", "9", *keys)
@@ -58,6 +62,8 @@ def test_contract_options_become_suite_options() -> None:
     arguments = pytest_arguments(options, ("-k", "auth"), suite_dir())
     assert arguments == [
         str(ROOT / "contract_tests"),
+        "-p",
+        PLUGIN,
         "--kling-base-url",
         "https://api.example",
         "--kling-max-submits",
@@ -65,3 +71,27 @@ def test_contract_options_become_suite_options() -> None:
         "-k",
         "auth",
     ]
+
+
+@pytest.mark.slow
+def test_the_suite_passes_against_a_short_jwt_secret_even_with_warnings_as_errors(
+    tmp_path: Path,
+) -> None:
+    """PyJWT warns about an HS256 secret under 32 bytes; the target chose it, so the verdict must
+    not depend on it (nor on the user's warning filters). The report notes it once."""
+    secret = "123456789012345678901234567"  # 27 bytes
+    keys = ("--access-key", "ak", "--secret-key", secret)
+    server = Server("--clock", "manual", *keys, "--api-key", "sk-contract-unused")
+    try:
+        command = [sys.executable, "-m", "pytest", "contract_tests", "-W", "error", "-q"]
+        command += ["--kling-base-url", server.url, "--kling-access-key", "ak"]
+        command += ["--kling-secret-key", secret, "--kling-report", str(tmp_path)]
+        command += ["-p", "no:cacheprovider", "--hypothesis-profile", "dev"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "failed" not in report["summary"]
+    assert report["meta"]["note"].startswith("the secret key has 27 bytes, fewer than the 32")
+    assert (tmp_path / "report.md").read_text().count("27 bytes") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,7 +31,11 @@ def test_wheel_carries_schemas_typing_marker_and_command(wheel: Path):
     assert "control/fault_rule.json" in schemas
     assert {f"mock_kling/schemas/{name}" for name in schemas} <= names
     assert "mock_kling/py.typed" in names
-    assert "mock_kling/contract_tests/conftest.py" in names  # `mock-kling contract` finds it
+    suite = {n.removeprefix("mock_kling/contract/suite/") for n in names if "/suite/" in n}
+    tests = {p.name for p in (ROOT / "contract_tests").glob("test_*.py")}
+    assert tests <= suite  # `mock-kling contract` runs them; its library is mock_kling.contract
+    assert {n for n in suite if not n.startswith("test_")} == {"__init__.py", "conftest.py"}
+    assert not any(n.startswith("mock_kling/contract_tests/") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mock-kling = mock_kling.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -55,3 +60,31 @@ def test_installed_package_loads_contracts_from_inside_itself(wheel: Path, tmp_p
     location, required = result.stdout.splitlines()
     assert Path(location) == tmp_path / "site" / "mock_kling" / "schemas"
     assert required == "['image_list', 'prompt']"
+
+
+@pytest.mark.slow
+def test_mock_kling_contract_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """Installed without the checkout (pip install --target): the packaged suite runs through
+    the plugin against the in-process fake and writes its report."""
+    site = tmp_path / "site"
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
+    subprocess.run([*command, "--target", str(site), str(wheel)], check=True, timeout=300)
+    report = tmp_path / "report"
+    contract = [sys.executable, "-m", "mock_kling", "contract", "--report", str(report)]
+    result = subprocess.run(
+        [*contract, "--", "-W", "error", "--hypothesis-profile", "dev"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "site/mock_kling/contract/suite/test_auth.py ." in result.stdout  # the packaged copy
+    document = json.loads((report / "report.json").read_text())
+    assert any(c["check"].startswith("test_auth.py::") for c in document["checks"])
+    summary = document["summary"]
+    assert summary["passed"] > 50
+    assert "failed" not in summary
+    assert " passed in " in result.stdout.splitlines()[-1]  # and no warning
+    assert not (site / "mock_kling" / "contract" / "suite" / ".pytest_cache").exists()

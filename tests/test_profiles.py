@@ -162,6 +162,7 @@ def test_unknown_profile_is_a_clear_error():
         create_app(Config(profile="acme"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", [n for n in NAMES if n != "official"])
 def test_contract_suite_passes_against_the_fake_playing_each_vendor(profile: str):
     """The same suite that checks a real vendor passes against the fake in that vendor's shape."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +12,11 @@ import click
 
 from mock_kling.core.profiles import PROFILES
 
-_SUITE = "contract_tests"
+PLUGIN = "mock_kling.contract.plugin"
+# The suite's test files: inside the package in a wheel (hatch force-include), else the
+# repository's top-level folder (a source checkout or an editable install).
+PACKAGED = Path(__file__).resolve().parent / "suite"
+CHECKOUT = Path(__file__).resolve().parents[2] / "contract_tests"
 _MARKER = "conftest.py"
 # (click option name, the suite's pytest option); every one is also read from KLING_* variables.
 _FORWARDED = (
@@ -27,25 +34,23 @@ _FORWARDED = (
 
 
 def suite_dir() -> Path:
-    """The suite's folder: the copy inside the package (a wheel's force-include) first, then the
-    repository's top-level `contract_tests/` (a source checkout or editable install)."""
-    here = Path(__file__).resolve().parents[1]  # mock_kling/
-    for folder in (here / _SUITE, here.parent / _SUITE):
+    """The suite's folder: the copy inside the package first, then the checkout's."""
+    for folder in (PACKAGED, CHECKOUT):
         if (folder / _MARKER).is_file():
             return folder
     raise click.ClickException(
-        f"contract suite not found: looked in {here / _SUITE} (package data) "
-        f"and {here.parent / _SUITE} (source checkout)"
+        f"contract suite not found: looked in {PACKAGED} (package data) "
+        f"and {CHECKOUT} (source checkout)"
     )
 
 
 def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Path) -> list[str]:
     """The pytest command line for these `contract` options and extra pytest arguments."""
-    arguments = [str(suite)]
+    arguments = [str(suite), "-p", PLUGIN]
     for name, flag in _FORWARDED:
         if options.get(name) is not None:
             arguments += [flag, str(options[name])]
-    if suite.parent.name == "mock_kling":  # an installed copy: leave site-packages unwritten
+    if suite == PACKAGED:  # an installed copy: leave site-packages unwritten
         arguments += ["-p", "no:cacheprovider"]
     return [*arguments, *extra]
 
@@ -74,12 +79,14 @@ def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Pat
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any) -> None:
-    """Run the contract suite; arguments after `--` go to pytest. Exits with pytest's code."""
-    try:
-        import pytest
-    except ImportError:
+    """Run the contract suite; arguments after `--` go to pytest. Exits with pytest's code.
+
+    pytest runs in a fresh interpreter: in this one mock_kling is already imported, and an
+    installed copy would make pytest warn that it cannot rewrite its asserts (a crash under
+    `-W error`)."""
+    if importlib.util.find_spec("pytest") is None:
         raise click.ClickException(
             "the contract suite needs the test extras: pip install 'mock-kling[test]'"
-        ) from None
-    code = pytest.main(pytest_arguments(options, pytest_args, suite_dir()))
-    ctx.exit(int(code))
+        )
+    arguments = pytest_arguments(options, pytest_args, suite_dir())
+    ctx.exit(subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode)

@@ -3,12 +3,13 @@ an error status or to hang."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_kling.contract.local_server import parse_body
 
 _MAX_BODY = 16 * 1024 * 1024
 
@@ -139,11 +140,3 @@ def _handler_for(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-
-
-def parse_body(raw: bytes) -> Any:
-    """A delivery's body: parsed JSON, or the text when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")

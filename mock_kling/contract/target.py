@@ -7,9 +7,9 @@ import json as jsonlib
 import time
 from typing import Any
 
-from .budget import SubmitBudget
-from .credentials import Credentials
-from .transport import Answer, Transport
+from mock_kling.contract.budget import SubmitBudget
+from mock_kling.contract.credentials import Credentials
+from mock_kling.contract.transport import Answer, Transport
 
 API_PATH = "/videos/multi-image2video"
 PREFIXES = ("/v1", "/kling/v1")

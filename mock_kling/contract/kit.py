@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 from hypothesis import settings as Settings
 
-from .local_server import LocalServer
-from .report import Recorder
-from .target import Target
+from mock_kling.contract.local_server import LocalServer
+from mock_kling.contract.report import Recorder
+from mock_kling.contract.target import Target
 
 if TYPE_CHECKING:  # strategies import hypothesis-jsonschema, too slow for conftest import time
-    from .strategies import RequestShape
+    from mock_kling.contract.strategies import RequestShape
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Kit:
 
     def shape(self) -> RequestShape:
         """What generated requests may use on this target."""
-        from .strategies import RequestShape
+        from mock_kling.contract.strategies import RequestShape
 
         fetches = not self.target.is_fake  # a real API downloads image URLs; the fake does not
         image_url = self.local.image_url if not fetches or self.local.public_url else None

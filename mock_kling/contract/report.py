@@ -7,11 +7,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+from mock_kling.contract.questions import QUESTIONS
 
-from .questions import QUESTIONS
+if TYPE_CHECKING:  # the report reads pytest's reports; it needs no pytest to run
+    import pytest
 
 OBSERVATION, DRIFT, ACCEPTED = "kling_observation", "kling_drift", "kling_accepted"
 
@@ -31,7 +32,7 @@ class Recorder:
         self.properties.append((DRIFT, entry))
 
     def entries(self, kind: str) -> list[dict[str, Any]]:
-        return [value for key, value in self.properties if key == kind]  # type: ignore[misc]
+        return [value for key, value in self.properties if key == kind and isinstance(value, dict)]
 
 
 @dataclass
@@ -51,10 +52,10 @@ class Report:
         if report.when != "teardown":
             return  # the teardown report carries every property the test recorded
         for key, entry in report.user_properties:
-            if key == OBSERVATION:
-                self.observations.append(dict(entry))  # type: ignore[call-overload]
-            elif key == DRIFT:
-                self.drift.append(dict(entry))  # type: ignore[call-overload]
+            if key == OBSERVATION and isinstance(entry, dict):
+                self.observations.append(dict(entry))
+            elif key == DRIFT and isinstance(entry, dict):
+                self.drift.append(dict(entry))
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -80,11 +81,18 @@ class Report:
 def _check(report: pytest.TestReport) -> dict[str, Any]:
     outcome = report.outcome if report.when == "call" or report.outcome == "skipped" else "error"
     return {
-        "check": report.nodeid.rpartition("contract_tests/")[2],
+        "check": _check_name(report.nodeid),
         "outcome": outcome,
         "message": _message(report),
         "seconds": round(report.duration, 3),
     }
+
+
+def _check_name(nodeid: str) -> str:
+    """The node id from the test file's name on ("test_auth.py::test_x[...]"), wherever the
+    suite's folder is (a checkout's contract_tests/, a wheel's mock_kling/contract/suite/)."""
+    path, separator, rest = nodeid.partition("::")
+    return path.rpartition("/")[2] + separator + rest
 
 
 def _message(report: pytest.TestReport) -> str:

@@ -9,19 +9,19 @@ import functools
 import itertools
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from .api import list_tasks, query_task, submit
-from .checks import ContractViolation
-from .deliveries import check_deliveries, wait_for_deliveries
-from .history import TaskHistory
-from .kit import Kit
-from .masking import mask_urls
-from .polling import follow_to_end, look
-from .strategies import BENIGN_PROMPTS, external_id, minimal_body
+from mock_kling.contract.api import list_tasks, query_task, submit
+from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.deliveries import check_deliveries, wait_for_deliveries
+from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.masking import mask_urls
+from mock_kling.contract.polling import follow_to_end, look
+from mock_kling.contract.strategies import BENIGN_PROMPTS, external_id, minimal_body
 
 MAX_TASKS = 6
 PAGE_WINDOW = 40  # tasks compared between small pages and one big page
@@ -44,7 +44,7 @@ def _step(method: Method) -> Method:
             self.failed = True
             raise
 
-    return run  # type: ignore[return-value]
+    return cast(Method, run)
 
 
 def lifecycle_machine(kit: Kit) -> type[RuleBasedStateMachine]:

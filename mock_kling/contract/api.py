@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .checks import ContractViolation, check_accepted, check_answer
-from .target import Target
-from .transport import Answer
+from mock_kling.contract.checks import ContractViolation, check_accepted, check_answer
+from mock_kling.contract.target import Target
+from mock_kling.contract.transport import Answer
 
 
 def send_create(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .strategies import is_external_id
+from mock_kling.contract.strategies import is_external_id
 
 ID_KEYS = frozenset({"task_id", "id", "request_id"})
 TIME_KEYS = frozenset({"created_at", "updated_at"})

@@ -7,10 +7,10 @@ import threading
 import time
 from collections.abc import Collection, Iterable
 
-from .api import query_task
-from .checks import ContractViolation
-from .history import TaskHistory
-from .kit import Kit
+from mock_kling.contract.api import query_task
+from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.kit import Kit
 
 FAKE_STEP_S = 30.0
 FAKE_LIMIT_S = 3600.0

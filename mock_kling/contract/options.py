@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 
+from mock_kling.contract.budget import SubmitBudget
+from mock_kling.contract.credentials import Credentials
+from mock_kling.contract.target import Target
+from mock_kling.contract.transport import HttpTransport, Transport, WsgiTransport
 from mock_kling.core import profiles
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from mock_kling.http.app import backend_of, create_app
-
-from .budget import SubmitBudget
-from .credentials import Credentials
-from .target import Target
-from .transport import HttpTransport, Transport, WsgiTransport
 
 
 @dataclass(frozen=True)

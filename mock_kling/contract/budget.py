@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import unittest
+
+
+class BudgetExhausted(unittest.SkipTest):
+    """A check needs more accepted submits than the cap leaves. The pytest plugin reports it as a
+    skip with this reason; being a SkipTest, Hypothesis re-raises it instead of shrinking it."""
 
 
 class SubmitBudget:
@@ -21,9 +26,9 @@ class SubmitBudget:
         return remaining is None or remaining >= count
 
     def require(self, count: int) -> None:
-        """Skip the calling test unless `count` more submits may be accepted."""
+        """Raise BudgetExhausted (a skip) unless `count` more submits may be accepted."""
         if not self.allows(count):
-            pytest.skip(
+            raise BudgetExhausted(
                 f"needs {count} accepted submit{'s' if count != 1 else ''}; "
                 f"--kling-max-submits allows {self.remaining} more (cap {self.cap})"
             )

@@ -8,10 +8,9 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, relevance
 
+from mock_kling.contract.transport import Answer
 from mock_kling.contracts import derived
 from mock_kling.core.errors import SERVICE_CODES
-
-from .transport import Answer
 
 CONTRACT_OF = {"create": "create_response", "query": "query_response", "list": "list_response"}
 AUTH_CODES = frozenset({1000, 1001, 1002, 1003, 1004})

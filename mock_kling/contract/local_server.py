@@ -4,13 +4,12 @@ records callback deliveries, each task on its own path."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-from mock_kling.testing.receiver import parse_body
 
 _MAX_BODY = 1024 * 1024
 
@@ -142,3 +141,11 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def parse_body(raw: bytes) -> Any:
+    """A delivery's body: parsed JSON, or the text when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")

@@ -13,9 +13,8 @@ from typing import Any, cast
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from mock_kling.contract.images import b64, image_bytes, png_b64
 from mock_kling.contracts import derived
-
-from .images import b64, image_bytes, png_b64
 
 MIN_SIDE, MAX_SIDE, MAX_RATIO = 300, 1000, 2.5
 # Fields the suite draws itself rather than from the schema.

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 
-from .checks import ContractViolation, check_conforms
-from .history import RANK, TERMINAL, TaskHistory
-from .kit import Kit
-from .local_server import Delivery
+from mock_kling.contract.checks import ContractViolation, check_conforms
+from mock_kling.contract.history import RANK, TERMINAL, TaskHistory
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.local_server import Delivery
 
 
 def wait_for_deliveries(kit: Kit, task: TaskHistory) -> list[Delivery]:
