@@ -17,15 +17,16 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.requests import parse_json
 from mock_kling.core.tasks import Task
-from mock_kling.http.context import current_backend
+from mock_kling.http.context import FAST_PATH, current_backend
+from mock_kling.http.health import report
 
 blueprint = Blueprint("control", __name__)
 
 
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
-    backend = current_backend()
-    return _json({"status": "ok", "seed": backend.seed, "tasks": len(backend.store)})
+    """Status, seed, task count, the fast path's counts and the unexpected errors recorded."""
+    return _json(report(current_backend(), current_app.extensions.get(FAST_PATH)))
 
 
 @blueprint.post("/reset")
