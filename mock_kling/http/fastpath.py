@@ -72,7 +72,7 @@ class FastPath:
             return NOT_GET
         request = Request(environ, populate_request=False, shallow=True)
         ref = routes.task_ref(request.path, self.backend.profile.prefixes)
-        if ref is None or environ.get("PATH_INFO", "").startswith("//"):
+        if ref is None:
             return NOT_ITS_ROUTE
         try:
             return self._respond(request, ref)

@@ -35,8 +35,8 @@ def task_ref(path: str, prefixes: tuple[str, ...]) -> str | None:
             rest = path[len(route) :]
             if rest == "":
                 return rest
-            plain = rest.startswith("/") and len(rest) > 1 and rest[1] != "/" and "//" not in rest
-            return rest[1:] if plain else None  # Werkzeug's router merges "//" (a redirect)
+            plain = rest.startswith("/") and len(rest) > 1 and rest[1] != "/"
+            return rest[1:] if plain else None  # ".../" is a 404, "...//ref" a redirect
     return None
 
 
