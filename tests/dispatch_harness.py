@@ -34,7 +34,7 @@ class CallbackQueue:
         )
         self.dispatcher.policy = policy or DeliveryPolicy()
 
-    def _error(self, where: str, error: BaseException) -> None:
+    def _error(self, error: BaseException, where: str) -> None:
         self.errors.append(error)
 
     def enqueue(

@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 from mock_kling.http.app import backend_of, create_app
+from mock_kling.http.context import FAST_PATH
 
 from .conftest import API_PATH, RESELLER_PATH, valid_body
 
@@ -24,13 +28,19 @@ def _pair() -> tuple[Any, Any, dict[str, str]]:
     fast = create_app(config, clock=clocks[0]).test_client()
     slow = create_app(config, clock=clocks[1], fast_path=False).test_client()
     token = make_token(DEV_ACCESS_KEY, DEV_SECRET_KEY, clocks[0].now_ms() / 1000)
-    for client, clock in zip((fast, slow), clocks, strict=True):
-        for n in range(4):
-            body = valid_body(external_task_id=f"e{n}", prompt="mock:fail" if n == 2 else "p")
-            client.post(API_PATH, json=body, headers={"Authorization": f"Bearer {token}"})
-            clock.advance(0.5)
-        clock.advance(1)  # tasks in every state: succeed, failed, processing, submitted
+    for client in (fast, slow):
+        _fill(client, token)
     return fast, slow, {"Authorization": f"Bearer {token}"}
+
+
+def _fill(client: Any, token: str) -> None:
+    """Four tasks, in every state: succeed, failed, processing, submitted."""
+    clock = backend_of(client.application)
+    for n in range(4):
+        body = valid_body(external_task_id=f"e{n}", prompt="mock:fail" if n == 2 else "p")
+        client.post(API_PATH, json=body, headers={"Authorization": f"Bearer {token}"})
+        clock.advance(0.5)
+    clock.advance(1)
 
 
 PATHS = [
@@ -79,7 +89,7 @@ def test_faults_and_limits_go_through_flask():
 
 def test_media_urls_follow_the_host_header():
     fast, slow, headers = _pair()
-    for host in ("example.test:8080", "example.test:80", "[::1]:9000"):
+    for host in ("example.test:8080", "example.test:80", "[::1]:9000", "EXAMPLE.test", "bad host"):
         answers = [c.get(f"{API_PATH}/e0", headers={**headers, "Host": host}) for c in (fast, slow)]
         assert answers[0].data == answers[1].data
 
@@ -102,3 +112,212 @@ def test_plain_gets_never_reach_flask():
     assert asked == []
     fast.get(f"{API_PATH}/nope", headers=headers)  # a refusal: Flask renders it
     assert asked == ["nope"]
+
+
+def test_every_hand_over_to_flask_is_counted_by_reason():
+    fast, _, headers = _pair()
+    before = _counts(fast.application)
+    fast.post(API_PATH, json={}, headers=headers)
+    fast.get("/__mock__/tasks")
+    fast.get(f"{API_PATH}/e1")
+    fast.get(f"{API_PATH}/nope", headers=headers)
+    fast.get(f"{API_PATH}/e1", headers=headers)
+    fast.post("/__mock__/faults", json={"endpoint": "create", "code": 5001, "times": 1})
+    fast.get(f"{API_PATH}/e1", headers=headers)
+    health = fast.get("/__mock__/health").get_json()["fast_path"]  # counted too: not its route
+    counts = {"answered": health["answered"], **health["fell_back"]}
+    assert {name: n - before[name] for name, n in counts.items()} == {
+        "answered": 1,
+        "not_get": 2,
+        "not_its_route": 2,
+        "no_auth_header": 1,
+        "faults_or_limits": 1,
+        "refused": 1,
+        "unexpected_exception": 0,
+    }
+    assert backend_of(fast.application).errors == []  # a refusal is no error
+
+
+def test_a_bug_in_the_fast_path_is_recorded_and_flask_answers(caplog: pytest.LogCaptureFixture):
+    fast, slow, headers = _pair()
+    fast_path = fast.application.extensions[FAST_PATH]
+    bug = RuntimeError("the fast path tripped")
+
+    def trip(*args: Any) -> Any:
+        raise bug
+
+    fast_path._data = trip
+    answers = [client.get(f"{API_PATH}/e1", headers=headers) for client in (fast, slow)]
+    assert answers[0].data == answers[1].data  # Flask answered, as it does without the fast path
+    assert backend_of(fast.application).errors == [bug]
+    assert "fast path failed on GET /v1/videos/multi-image2video/e1" in caplog.text
+    health = fast.get("/__mock__/health").get_json()
+    assert health["status"] == "degraded"
+    (error,) = health["errors"]
+    assert (error["where"], error["type"], error["message"]) == (
+        "fast path",
+        "RuntimeError",
+        "the fast path tripped",
+    )
+    assert health["fast_path"]["fell_back"]["unexpected_exception"] == 1
+    backend_of(fast.application).clear_errors()  # seen: not a failure of this test
+
+
+def test_health_keeps_its_keys_and_says_when_the_fast_path_is_off():
+    fast, slow, _ = _pair()
+    health = fast.get("/__mock__/health").get_json()
+    assert (health["status"], health["seed"], health["tasks"]) == ("ok", 5, 4)
+    assert health["errors"] == []
+    assert slow.get("/__mock__/health").get_json()["fast_path"] is None
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_query_string_that_is_not_utf8_is_read_not_a_500(fast_path: bool):
+    app = create_app(Config(api_keys=[KEY]), clock=ManualClock(), fast_path=fast_path)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    raw = {"QUERY_STRING": "pageSize=2&q=\x8e"}  # a raw byte, not %8E: Werkzeug raised on it
+    answer = app.test_client().get(API_PATH, headers=headers, environ_overrides=raw)
+    assert (answer.status_code, answer.get_json()["code"]) == (200, 0)
+    assert backend_of(app).requests()[-1].path == f"{API_PATH}?pageSize=2&q=\ufffd"
+
+
+# --- differential: Hypothesis sends the same GETs to a fake with and one without the fast path ---
+
+
+def _mostly(good: list[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A good value three times in four, so that whole requests are often plain ones."""
+    pick = st.sampled_from(["good", "good", "good", "odd"])
+    return pick.flatmap(lambda which: st.sampled_from(good) if which == "good" else odd)
+
+
+EPOCH_S = ManualClock().now_ms() / 1000
+JWT = make_token(DEV_ACCESS_KEY, DEV_SECRET_KEY, EPOCH_S)
+ODD_AUTHS = [
+    f"bearer {KEY}",
+    f"Bearer  {KEY}",
+    f"Bearer {KEY} ",
+    KEY,
+    JWT,
+    "Bearer",
+    "Bearer ",
+    "",
+    "Basic dXNlcjpwdw==",
+    "Bearer sk-nope",
+    f"Bearer {make_token(DEV_ACCESS_KEY, DEV_SECRET_KEY, EPOCH_S - 4000)}",  # expired
+    f"Bearer {make_token(DEV_ACCESS_KEY, 'not-the-secret-but-32-bytes-long-enough', EPOCH_S)}",
+    f"Bearer {make_token('ak-unknown', DEV_SECRET_KEY, EPOCH_S)}",
+    f"Bearer {JWT[:-3]}",
+    f"Bearer {JWT}, Bearer {KEY}",
+    f"Bearer {KEY}, x",
+    f"Bearer {KEY},",
+]
+AUTHS = _mostly([f"Bearer {JWT}", f"Bearer {KEY}"], st.none() | st.sampled_from(ODD_AUTHS))
+ODD_HOSTS = ["example.test:80", "example.test:443", "EXAMPLE.test", "[::1]:9000", "[::1]"]
+ODD_HOSTS += ["bad host", "ex_ample", "x:y:z", "host:", "", "\xfcn\xefcode.test", "a/b", "h:0x1"]
+HOSTS = _mostly([None, "localhost", "example.test:8080"], st.sampled_from(ODD_HOSTS))
+LATIN_1 = st.characters(codec="latin-1", exclude_characters="#")
+ODD_REFS = ["e9", "nope", "e1/extra", "/e1", "e1//x", "e1/", "%65%31", "e 1", "e1?", ".", ".."]
+REFS = _mostly(
+    [("task", n) for n in range(4)] + [("external", n) for n in range(4)],
+    st.sampled_from(ODD_REFS)
+    | st.text(alphabet=LATIN_1, max_size=6).map(lambda s: s.encode().decode("latin-1"))  # UTF-8
+    | st.text(alphabet=LATIN_1, max_size=6),  # raw Latin-1 bytes: not UTF-8
+)
+TAILS = _mostly(["", "/<ref>"], st.just("/")).flatmap(
+    lambda tail: REFS.map(lambda ref: ("/", ref)) if tail == "/<ref>" else st.just(tail)
+)
+ODD_PREFIXES = ["/v2", "/kling", "", "/V1", "/v1/", "//v1"]
+PREFIXES = _mostly(["/v1", "/kling/v1"], st.sampled_from(ODD_PREFIXES))
+WIDE_TWO = "\uff12".encode().decode("latin-1")  # int() reads a fullwidth 2 as 2
+ODD_VALUES = ["0", "-1", "501", "abc", "", "1.5", " 2", WIDE_TWO, "%EF%BC%92", "%32", "+1", "\xff"]
+PARAMS = st.tuples(
+    _mostly(["pageNum", "pageSize"], st.sampled_from(["pagenum", "page_size", "x", ""])),
+    _mostly(["1", "2", "3", "500"], st.sampled_from([*ODD_VALUES, None])),
+)
+ODD_QUERIES = ["pageNum=%ff", "pageSize=%", "&&pageNum=2&", "pageNum=1;pageSize=2", "?", "="]
+QUERIES = st.sampled_from(["params", "params", "odd", "text"]).flatmap(
+    lambda kind: {
+        "params": st.lists(PARAMS, max_size=3).map(
+            lambda ps: "&".join(k if v is None else f"{k}={v}" for k, v in ps)
+        ),
+        "odd": st.sampled_from(ODD_QUERIES),
+        "text": st.text(alphabet=LATIN_1, max_size=12),
+    }[kind]
+)
+REQUESTS = st.fixed_dictionaries(
+    {
+        "prefix": PREFIXES,
+        "tail": TAILS,
+        "query": QUERIES,
+        "auth": AUTHS,
+        "host": HOSTS,
+        "scheme": st.sampled_from(["http", "https"]),
+    }
+)
+
+
+def _environ(request: dict[str, Any], task_ids: list[str]) -> dict[str, Any]:
+    """The WSGI environ a server would pass on: PATH_INFO and QUERY_STRING as Latin-1 text."""
+    tail = request["tail"]
+    if isinstance(tail, tuple):
+        ref = tail[1]
+        if isinstance(ref, tuple):
+            ref = task_ids[ref[1]] if ref[0] == "task" else f"e{ref[1]}"
+        tail = "/" + ref
+    environ = EnvironBuilder(method="GET").get_environ()
+    environ.update(
+        PATH_INFO=request["prefix"] + "/videos/multi-image2video" + tail,
+        QUERY_STRING=request["query"],
+        SERVER_NAME="fake.test",
+        SERVER_PORT="8000",
+    )
+    environ["wsgi.url_scheme"] = request["scheme"]
+    environ.pop("HTTP_HOST", None)
+    if request["host"] is not None:
+        environ["HTTP_HOST"] = request["host"]
+    if request["auth"] is not None:
+        environ["HTTP_AUTHORIZATION"] = request["auth"]
+    return environ
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, dict[str, str | None], bytes]:
+    body, status, headers = run_wsgi_app(app, dict(environ), buffered=True)
+    data = b"".join(body)
+    kept = {name: headers.get(name) for name in ("Content-Type", "Content-Length")}
+    return status, kept, data
+
+
+def _counts(app: Any) -> dict[str, int]:
+    counts = app.extensions[FAST_PATH].counts()
+    return {"answered": counts["answered"], **counts["fell_back"]}
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Any, Any]:
+    fast, slow, _ = _pair()
+    return fast, slow
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(requests=st.lists(REQUESTS, min_size=1, max_size=4))
+def test_fast_path_and_flask_agree_on_any_get(
+    pair: tuple[Any, Any], requests: list[dict[str, Any]]
+):
+    fast, slow = pair
+    backends = [backend_of(client.application) for client in (fast, slow)]
+    for client, backend in zip(pair, backends, strict=True):
+        backend.reset()  # a fresh start: same ids, tasks and clock as a new fake
+        _fill(client, JWT)
+    task_ids = [task.task_id for task in backends[0].all_tasks()]
+    assert task_ids == [task.task_id for task in backends[1].all_tasks()]
+    for request in requests:
+        environ = _environ(request, task_ids)
+        seen = [len(backend.requests()) for backend in backends]
+        counted = _counts(fast.application)
+        answers = [_call(client.application, environ) for client in (fast, slow)]
+        assert answers[0] == answers[1], environ  # same seed: even the request ids agree
+        records = [b.requests()[n:] for b, n in zip(backends, seen, strict=True)]
+        assert records[0] == records[1], environ
+        now = _counts(fast.application)
+        event(next(name for name, n in now.items() if n != counted[name]))
+    assert backends[0].errors == backends[1].errors == []

@@ -244,6 +244,7 @@ def vm_kib(pid: int, field: str) -> int:
 HTTP_CASES = [case for case in CASES if case.http]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM in /proc")
 def test_the_http_subset_over_waitress():
     """The subset over HTTP, and the server's peak memory while it takes it.

@@ -11,12 +11,14 @@ import pytest
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 PLUGIN_SECTION = README[README.index("## pytest plugin") : README.index("## Outcomes")]
 EXAMPLES = dict(re.findall(r"```python\n# (test_\w+\.py)\n(.*?)```", PLUGIN_SECTION, flags=re.S))
+# Each test marked slow runs pytest in a subprocess: 2 to 7 seconds.
 
 
 def test_readme_has_the_examples():
     assert set(EXAMPLES) == {"test_lifecycle.py", "test_failures.py", "test_inprocess.py"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_readme_example_passes(pytester: pytest.Pytester, name: str):
     pytester.makepyfile(**{name.removesuffix(".py"): EXAMPLES[name]})
@@ -24,6 +26,7 @@ def test_readme_example_passes(pytester: pytest.Pytester, name: str):
     result.assert_outcomes(passed=EXAMPLES[name].count("\ndef test_"))
 
 
+@pytest.mark.slow
 def test_each_test_gets_a_fresh_fake(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -47,6 +50,7 @@ def test_each_test_gets_a_fresh_fake(pytester: pytest.Pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_same_seed_same_ids_across_tests(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -67,6 +71,7 @@ def test_same_seed_same_ids_across_tests(pytester: pytest.Pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
+@pytest.mark.slow
 def test_options_fixture_can_be_overridden(pytester: pytest.Pytester):
     pytester.makeconftest(
         """
@@ -93,6 +98,7 @@ def test_options_fixture_can_be_overridden(pytester: pytest.Pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_receiver_can_fail_and_hang(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -115,6 +121,7 @@ def test_receiver_can_fail_and_hang(pytester: pytest.Pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_an_error_inside_the_fake_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -135,6 +142,7 @@ def test_an_error_inside_the_fake_fails_the_test(pytester: pytest.Pytester):
     )
 
 
+@pytest.mark.slow
 def test_bad_marker_option_is_a_usage_error(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -149,6 +157,7 @@ def test_bad_marker_option_is_a_usage_error(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(["*@pytest.mark.kling:*speed*"])
 
 
+@pytest.mark.slow
 def test_in_process_drop_fault_is_a_connection_error(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
@@ -164,6 +173,7 @@ def test_in_process_drop_fault_is_a_connection_error(pytester: pytest.Pytester):
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_works_under_xdist(pytester: pytest.Pytester):
     tests = "\n".join(
         f"""
@@ -180,6 +190,7 @@ def test_{n}(kling_fake):
     result.assert_outcomes(passed=8)
 
 
+@pytest.mark.slow
 def test_profile_marker_and_back(pytester: pytest.Pytester):
     pytester.makepyfile(
         """

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -86,6 +87,7 @@ def _real_images(case: Any) -> None:
             item["image"] = IMAGES[index % len(IMAGES)]
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,

@@ -112,6 +112,7 @@ def advance(server: Server, seconds: float) -> None:
     assert response.status_code == 200
 
 
+@pytest.mark.slow  # a server process per case: about a second each
 @pytest.mark.parametrize(
     ("prefix", "auth"),
     [("/v1", "jwt"), ("/kling/v1", "api-key")],
@@ -176,6 +177,7 @@ def test_errors_over_http_are_kling_json(server: Server):
     assert (status, body["code"]) == (404, 1202)
 
 
+@pytest.mark.slow
 def test_system_clock_and_environment_options():
     env = {"MOCK_KLING_SUBMITTED_SECONDS": "0", "MOCK_KLING_PROCESSING_SECONDS": "0"}
     server = Server("--seed", "3", env=env)

@@ -15,6 +15,8 @@ from mock_kling.testing.receiver import CallbackReceiver
 
 from .test_serve import API_KEY, Server
 
+pytestmark = pytest.mark.slow
+
 PATH = "/kling/v1/videos/multi-image2video"
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 BODY = {"image_list": [{"image": "https://example.com/a.png"}], "prompt": "p"}

@@ -59,7 +59,7 @@ class Backend(Planning, Accounting):
         self._create_validator = create_validator  # profile name -> its create contract
         self._subscribers: list[Subscriber] = []
         self._errors: list[ErrorRecorded] = []
-        self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self._driver_error)
+        self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self.record_error)
         self._base_url = "http://localhost"
         self._start_ms = self._clock.now_ms()
         if isinstance(self._clock, ManualClock):
@@ -135,6 +135,10 @@ class Backend(Planning, Accounting):
 
     def error_records(self) -> list[ErrorRecorded]:
         return list(self._errors)
+
+    def clear_errors(self) -> None:
+        """Forget the recorded errors (a test that caused one on purpose has seen it)."""
+        self._errors = []
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -233,7 +237,8 @@ class Backend(Planning, Accounting):
         """The account's task by task_id or external_task_id; 404/1203 when it has none."""
         task = self._store.find_task(account.account_id, ref)
         if task is None:
-            raise KlingError(1203, f"task {_cut(ref)!r} does not exist in this account")
+            shown = ref if len(ref) <= 100 else ref[:100] + "..."
+            raise KlingError(1203, f"task {shown!r} does not exist in this account")
         return task
 
     def list_tasks(self, account: Account, page_num: int, page_size: int) -> list[Task]:
@@ -287,13 +292,6 @@ class Backend(Planning, Accounting):
     def _emit(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             subscriber(event)
-
-    def _driver_error(self, where: str, error: BaseException) -> None:
-        self.record_error(error, where)
-
-
-def _cut(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _fresh_seed() -> int:

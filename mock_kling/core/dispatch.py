@@ -25,7 +25,7 @@ from mock_kling.core.store import Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
 _SETTLE_MAX_ROUNDS = 100_000
-ErrorSink = Callable[[str, BaseException], None]
+ErrorSink = Callable[[BaseException, str], None]  # (error, where)
 
 
 class Dispatcher:
@@ -152,7 +152,7 @@ class Dispatcher:
                 self.run_due()
                 due = self.next_due_ms()
             except Exception as exc:  # reported; the driver keeps going
-                self._on_error("callback driver", exc)
+                self._on_error(exc, "callback driver")
             nap = _MAX_NAP_SECONDS
             if due is not None:
                 nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
@@ -209,7 +209,7 @@ class Dispatcher:
             queued = None if sent.queued is None else replace(sent.queued, started=True)
             self._complete(delivery, queued, entry, generation)
         except Exception as exc:  # a bug: reported, and the delivery is not retried forever
-            self._on_error("callback job", exc)
+            self._on_error(exc, "callback job")
             with self._store.atomic():
                 self._store.finish(delivery)
         finally:

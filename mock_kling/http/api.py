@@ -9,16 +9,15 @@ from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from mock_kling.contracts.rules import parse_paging
-from mock_kling.core import profiles, wire
+from mock_kling.core import wire
 from mock_kling.core.errors import KlingError
 from mock_kling.core.faults import Fault
 from mock_kling.core.journal import summarize
 from mock_kling.core.requests import parse_json
+from mock_kling.http import routes
 from mock_kling.http.context import current_backend
 
 blueprint = Blueprint("api", __name__)
-PREFIXES = profiles.PREFIXES  # every prefix a vendor profile may serve
-_PATH = profiles.ROUTE
 _ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "list"}
 
 
@@ -26,19 +25,16 @@ _ENDPOINTS = {"create_task": "create", "query_task": "query", "list_tasks": "lis
 def _admit() -> ResponseReturnValue | None:
     """Authenticate, then apply injected faults, the account's state and its rate limit."""
     backend = current_backend()
-    prefix = next(p for p in PREFIXES if request.blueprint == blueprint_name(p))
+    prefix = next(p for p in routes.PREFIXES if request.blueprint == routes.blueprint_name(p))
     if prefix not in backend.profile.prefixes:
         raise KlingError(1203, f"no such resource: {request.method} {request.path}")
-    headers = request.headers.getlist("Authorization")
-    if len(headers) > 1 or (headers and _sent_twice(headers[0])):
-        raise KlingError(1002, "Authorization header must be sent once (got it more than once)")
-    g.account = backend.authenticate(headers[0] if headers else None)
+    g.account = backend.authenticate(routes.authorization(request))
     endpoint = _ENDPOINTS.get((request.endpoint or "").rpartition(".")[2], "any")
     fault = backend.admit(g.account, endpoint)
     return None if fault is None else _apply(fault)
 
 
-@blueprint.post(_PATH)
+@blueprint.post(routes.PATH)
 def create_task() -> ResponseReturnValue:
     body = _json_body()
     g.body_summary = summarize(body)
@@ -48,30 +44,20 @@ def create_task() -> ResponseReturnValue:
     return _ok(wire.created(task, backend.profile.create_data))
 
 
-@blueprint.get(f"{_PATH}/<path:ref>")
+@blueprint.get(f"{routes.PATH}/<path:ref>")
 def query_task(ref: str) -> ResponseReturnValue:
     backend = current_backend()
     task = backend.find_task(g.account, ref)
     return _ok(wire.task_object(task, task.step_at(backend.now_ms()), _media_url()))
 
 
-@blueprint.get(_PATH)
+@blueprint.get(routes.PATH)
 def list_tasks() -> ResponseReturnValue:
     backend = current_backend()
-    page_num, page_size = parse_paging(request.args)
+    page_num, page_size = parse_paging(routes.query_args(request))
     tasks = backend.list_tasks(g.account, page_num, page_size)
     now, media_url = backend.now_ms(), _media_url()
     return _ok([wire.task_object(task, task.step_at(now), media_url) for task in tasks])
-
-
-def blueprint_name(prefix: str) -> str:
-    """The name the API blueprint is registered under for `prefix`."""
-    return "api" + prefix.replace("/", "_")
-
-
-def _sent_twice(value: str) -> bool:
-    """A repeated header reaches WSGI apps joined with ", " (RFC 9110 5.3): two Bearer parts."""
-    return sum(part.strip().startswith("Bearer ") for part in value.split(",")) > 1
 
 
 def _apply(fault: Fault) -> ResponseReturnValue | None:
@@ -101,4 +87,4 @@ def _ok(data: Any) -> ResponseReturnValue:
 
 
 def _media_url() -> str:
-    return current_backend().config.public_url or request.host_url.rstrip("/")
+    return routes.media_url(current_backend(), request)

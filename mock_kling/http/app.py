@@ -14,13 +14,11 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.errors import KlingError
-from mock_kling.core.journal import RequestRecord
-from mock_kling.http import api, control, media
-from mock_kling.http.context import EXTENSION
+from mock_kling.http import api, control, media, record, routes
+from mock_kling.http.context import EXTENSION, FAST_PATH
 from mock_kling.http.fastpath import FastPath
 
 _log = logging.getLogger("mock_kling")
-_API_PREFIXES = tuple(prefix + "/" for prefix in api.PREFIXES)
 
 
 def create_app(
@@ -40,13 +38,14 @@ def create_app(
     app.extensions[EXTENSION] = backend
     app.before_request(_assign_request_id)
     app.after_request(_journal)
-    for prefix in api.PREFIXES:  # each request is checked against the profile's prefixes
-        app.register_blueprint(api.blueprint, url_prefix=prefix, name=api.blueprint_name(prefix))
+    for prefix in routes.PREFIXES:  # each request is checked against the profile's prefixes
+        app.register_blueprint(api.blueprint, url_prefix=prefix, name=routes.blueprint_name(prefix))
     app.register_blueprint(control.blueprint, url_prefix="/__mock__")
     app.register_blueprint(media.blueprint, url_prefix=wire.MEDIA_PATH)
     app.register_error_handler(Exception, _render_error)
     if fast_path:
-        app.wsgi_app = FastPath(app.wsgi_app, backend)  # type: ignore[method-assign]
+        app.extensions[FAST_PATH] = FastPath(app.wsgi_app, backend)
+        app.wsgi_app = app.extensions[FAST_PATH]  # type: ignore[method-assign]
     return app
 
 
@@ -61,21 +60,12 @@ def _assign_request_id() -> None:
 
 def _journal(response: Response) -> Response:
     """Record every call to the API prefixes in the request journal."""
-    if not request.path.startswith(_API_PREFIXES):
+    if not routes.is_api_call(request.path):
         return response
-    account = g.get("account")
     dropped = g.get("dropped", False)
-    record = RequestRecord(
-        at_ms=backend_of(current_app).now_ms(),
-        method=request.method,
-        path=request.full_path.rstrip("?"),
-        account=None if account is None else account.account_id,
-        body=g.get("body_summary"),
-        http_status=0 if dropped else response.status_code,
-        code=None if dropped else g.get("service_code"),
-        request_id=g.request_id,
-    )
-    backend_of(current_app).journal_request(record)
+    answer = (0, None) if dropped else (response.status_code, g.get("service_code"))
+    backend = backend_of(current_app)
+    record.journal(backend, request, g.get("account"), answer, g.request_id, g.get("body_summary"))
     return response
 
 

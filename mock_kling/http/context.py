@@ -7,6 +7,7 @@ from flask import current_app
 from mock_kling.core.backend import Backend
 
 EXTENSION = "mock_kling"
+FAST_PATH = "mock_kling.fast_path"  # the FastPath wrapping the app, when it has one
 
 
 def current_backend() -> Backend:

@@ -20,7 +20,8 @@ from mock_kling.core.refusals import check
 from mock_kling.core.requests import parse_json
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
-from mock_kling.http.context import current_backend
+from mock_kling.http.context import FAST_PATH, current_backend
+from mock_kling.http.health import report
 
 blueprint = Blueprint("control", __name__)
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
@@ -50,8 +51,8 @@ def takes(schema_name: str, status: int = 200) -> Callable[[View], View]:
 
 @blueprint.get("/health")
 def health() -> ResponseReturnValue:
-    backend = current_backend()
-    return _json({"status": "ok", "seed": backend.seed, "tasks": backend.task_count()})
+    """Status, seed, task count, the fast path's counts and the unexpected errors recorded."""
+    return _json(report(current_backend(), current_app.extensions.get(FAST_PATH)))
 
 
 @blueprint.post("/reset")

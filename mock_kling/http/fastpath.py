@@ -1,21 +1,37 @@
 """A WSGI fast path for the calls clients repeat most (GET one task, GET a list page) when no
-fault, limit or error is in play; every other request, and every refusal, goes to Flask."""
+fault or limit is in play; every other request, and every refusal, goes to Flask. It counts what
+it answered and, by reason, what it handed on."""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
 
 from mock_kling.contracts.rules import parse_paging
 from mock_kling.core import wire
+from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend
-from mock_kling.core.journal import RequestRecord
-from mock_kling.core.profiles import ROUTE
+from mock_kling.core.errors import KlingError
+from mock_kling.http import record, routes
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_log = logging.getLogger("mock_kling")
+
+# Why a request went to Flask: the keys of `counts()["fell_back"]`.
+NOT_GET = "not_get"
+NOT_ITS_ROUTE = "not_its_route"
+NO_AUTH_HEADER = "no_auth_header"
+FAULTS_OR_LIMITS = "faults_or_limits"  # the account has faults or limits in play
+REFUSED = "refused"  # a KlingError (or Werkzeug's 4xx): Flask renders it
+UNEXPECTED = "unexpected_exception"  # a bug: recorded with backend.record_error and logged
+REASONS = (NOT_GET, NOT_ITS_ROUTE, NO_AUTH_HEADER, FAULTS_OR_LIMITS, REFUSED, UNEXPECTED)
 
 
 class FastPath:
@@ -24,70 +40,68 @@ class FastPath:
     def __init__(self, app: WSGIApp, backend: Backend) -> None:
         self.app = app
         self.backend = backend
+        self._lock = threading.Lock()
+        self._answered = 0
+        self._fell_back: Counter[str] = Counter()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        answer = self._answer(environ) if environ.get("REQUEST_METHOD") == "GET" else None
-        if answer is None:
+        answer = self._answer(environ)
+        with self._lock:
+            if isinstance(answer, str):
+                self._fell_back[answer] += 1
+            else:
+                self._answered += 1
+        if isinstance(answer, str):
             return self.app(environ, start_response)
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
         )
         return [answer]
 
-    def _answer(self, environ: dict[str, Any]) -> bytes | None:
-        path: str = environ.get("PATH_INFO", "")
-        rest = self._route_rest(path)
-        header = environ.get("HTTP_AUTHORIZATION")
-        if rest is None or not header or "," in header or not path.isascii():
-            return None
-        backend = self.backend
+    def counts(self) -> dict[str, Any]:
+        """How many requests it answered, and how many it handed to Flask by reason."""
+        with self._lock:
+            fell_back = {reason: self._fell_back[reason] for reason in REASONS}
+            return {"answered": self._answered, "fell_back": fell_back}
+
+    def _answer(self, environ: dict[str, Any]) -> bytes | str:
+        """The body of the answer, or the reason to hand the request to Flask."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return NOT_GET
+        request = Request(environ, populate_request=False, shallow=True)
+        ref = routes.task_ref(request.path, self.backend.profile.prefixes)
+        if ref is None:
+            return NOT_ITS_ROUTE
         try:
-            account = backend.authenticate(header)
-            if not backend.plain_sailing(account):
-                return None
-            data = self._data(account, rest, environ)
-        except Exception:  # a refusal, or a bug: Flask repeats the work and renders it as
-            return None  # Kling does (and records the bug for the test that caused it)
+            return self._respond(request, ref)
+        except (KlingError, HTTPException):
+            return REFUSED  # Flask repeats the work and renders the refusal as Kling does
+        except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
+            _log.exception("mock-kling's fast path failed on GET %s", request.path)
+            self.backend.record_error(exc, "fast path")
+            return UNEXPECTED
+
+    def _respond(self, request: Request, ref: str) -> bytes | str:
+        header = routes.authorization(request)
+        if header is None:
+            return NO_AUTH_HEADER
+        backend = self.backend
+        account = backend.authenticate(header)
+        if not backend.plain_sailing(account):
+            return FAULTS_OR_LIMITS
+        data = self._data(account, ref, request)
         request_id = backend.request_id()
         body = json.dumps(wire.envelope(data, request_id), separators=(",", ":")) + "\n"
-        query = environ.get("QUERY_STRING", "")
-        record = RequestRecord(
-            backend.now_ms(), "GET", f"{path}?{query}".rstrip("?"), account.account_id,
-            None, 200, 0, request_id,
-        )  # fmt: skip
-        backend.journal_request(record)
+        record.journal(backend, request, account, (200, 0), request_id)
         return body.encode()
 
-    def _route_rest(self, path: str) -> str | None:
-        """What follows `<prefix>/videos/multi-image2video` for a prefix the profile serves."""
-        for prefix in self.backend.profile.prefixes:
-            route = prefix + ROUTE
-            if path.startswith(route):
-                rest = path[len(route) :]
-                return rest if rest == "" or (rest.startswith("/") and len(rest) > 1) else None
-        return None
-
-    def _data(self, account: Any, rest: str, environ: dict[str, Any]) -> Any:
-        backend, media_url = self.backend, self._media_url(environ)
-        if rest:
-            task = backend.find_task(account, rest[1:])
+    def _data(self, account: Account, ref: str, request: Request) -> Any:
+        backend, media_url = self.backend, routes.media_url(self.backend, request)
+        if ref:
+            task = backend.find_task(account, ref)
             return wire.task_object(task, task.step_at(backend.now_ms()), media_url)
-        args = dict(reversed(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)))
-        tasks = backend.list_tasks(account, *parse_paging(args))
+        tasks = backend.list_tasks(account, *parse_paging(routes.query_args(request)))
         now = backend.now_ms()
         return [wire.task_object(task, task.step_at(now), media_url) for task in tasks]
-
-    def _media_url(self, environ: dict[str, Any]) -> str:
-        """As Flask's `request.host_url` (without the slash), unless a public URL is set."""
-        if self.backend.config.public_url:
-            return self.backend.config.public_url
-        scheme = environ.get("wsgi.url_scheme", "http")
-        host = environ.get("HTTP_HOST") or (
-            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '')}"
-        )
-        name, _, port = host.rpartition(":") if ":" in host.rsplit("]", 1)[-1] else (host, "", "")
-        if port == _DEFAULT_PORTS.get(scheme):
-            host = name
-        return f"{scheme}://{host}"

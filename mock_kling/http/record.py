@@ -1,0 +1,39 @@
+"""The request-journal record of one API call, as both the Flask shell and the fast path make it."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Request
+
+from mock_kling.core.auth import Account
+from mock_kling.core.backend import Backend
+from mock_kling.core.journal import RequestRecord
+
+
+def journal(
+    backend: Backend,
+    request: Request,
+    account: Account | None,
+    answer: tuple[int, int | None],
+    request_id: str,
+    body: object = None,
+) -> None:
+    """Add the call to the request journal; `answer` is (HTTP status, service code), (0, None)
+    for a dropped connection."""
+    http_status, code = answer
+    record = RequestRecord(
+        at_ms=backend.now_ms(),
+        method=request.method,
+        path=full_path(request),
+        account=None if account is None else account.account_id,
+        body=body,
+        http_status=http_status,
+        code=code,
+        request_id=request_id,
+    )
+    backend.journal_request(record)
+
+
+def full_path(request: Request) -> str:
+    """The path and query string as sent; bytes that are not UTF-8 become U+FFFD, as in the path."""
+    query = request.query_string.decode("utf-8", "replace")
+    return f"{request.path}?{query}".rstrip("?")
