@@ -21,6 +21,7 @@ from mock_kling.core.delivery import (
     answer_error,
 )
 from mock_kling.core.events import CallbackAttempted, Event, StepReached
+from mock_kling.core.rules import used_once
 from mock_kling.core.store import Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
@@ -255,11 +256,7 @@ def _take_fault(store: Store, task_id: str) -> CallbackFault | None:
     faults = store.callback_faults()
     for index, fault in enumerate(faults):
         if fault.matches(task_id):
-            if fault.times > 1:
-                faults[index] = replace(fault, times=fault.times - 1)
-            else:
-                del faults[index]
-            store.put_callback_faults(faults)
+            store.put_callback_faults(used_once(faults, index, "times"))
             return fault
     return None
 

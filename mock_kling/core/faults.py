@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mock_kling.core.errors import SERVICE_CODES
+from mock_kling.core.rules import used_once
 
 ENDPOINTS = ("create", "query", "list", "any")
 
@@ -77,13 +78,7 @@ def take_fault(
             continue
         if rule.probability < 1 and rng.random() >= rule.probability:
             continue
-        left = list(rules)
-        if rule.times is not None:
-            if rule.times > 1:
-                left[index] = replace(rule, times=rule.times - 1)
-            else:
-                del left[index]
-        return _fault(rule, rng), left
+        return _fault(rule, rng), used_once(rules, index, "times")
     return None, rules
 
 

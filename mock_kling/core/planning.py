@@ -16,7 +16,7 @@ from mock_kling.core.dispatch import Dispatcher
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, TaskReplanned
 from mock_kling.core.outcomes import Outcome, Timings, from_prompt
-from mock_kling.core.rules import NextOutcome
+from mock_kling.core.rules import NextOutcome, used_once
 from mock_kling.core.store import Store
 from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
 
@@ -123,11 +123,7 @@ class Planning:
         rules = self._store.next_outcomes()
         for index, rule in enumerate(rules):
             if rule.applies_to(account_id):
-                if rule.count > 1:
-                    rules[index] = replace(rule, count=rule.count - 1)
-                else:
-                    del rules[index]
-                self._store.put_next_outcomes(rules)
+                self._store.put_next_outcomes(used_once(rules, index, "count"))
                 return rule.outcome
         marked = from_prompt(request.prompt, self._timings)
         if marked is not None:
