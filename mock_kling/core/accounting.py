@@ -30,7 +30,6 @@ class Accounting:
     _ids: IdSource
     _emit: Callable[[Event], None]
     now_ms: Callable[[], int]
-    _set_clock: Callable[[int], None]
 
     # --- limits and usage -----------------------------------------------------------------------
 
@@ -86,11 +85,12 @@ class Accounting:
         clock_ms: int | None = None,
     ) -> None:
         """Take back tasks and journals saved by an earlier run (tasks keep their ids); a manual
-        clock resumes at `clock_ms` (never earlier than it is)."""
+        clock resumes at `clock_ms`."""
         store = self._store
         with store.atomic():
             if clock_ms is not None and isinstance(self._clock, ManualClock):
-                self._set_clock(max(clock_ms, self.now_ms()))
+                self._clock.reset_to(clock_ms)  # resumes where it was, however long the restart
+                store.set_clock_ms(clock_ms)
             for task in tasks:
                 store.add_task(task)
                 self._ids.reserve(task.task_id, task.video_id)
