@@ -130,9 +130,9 @@ def test_server_wide_limits_from_config(auth: dict[str, str], clock: ManualClock
     ("limits", "message"),
     [
         ({"concurrency": -1}, "concurrency must be an integer in [0, 1000000000000000]"),
-        ({"concurrency": 1.5}, "concurrency must be of type integer or null (got number 1.5)"),
+        ({"concurrency": 1.5}, "concurrency must be an integer or null (got the number 1.5)"),
         ({"state": "asleep"}, 'state must be one of "active", "suspended", "arrears"'),
-        ({"models": "kling-v1-6"}, "models must be of type array or null"),
+        ({"models": "kling-v1-6"}, "models must be an array or null"),
         ({"speed": 3}, "unknown fields: speed"),
     ],
 )

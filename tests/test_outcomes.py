@@ -173,7 +173,7 @@ def test_stuck_task_has_no_next_transition(
         ({"result": "explode"}, "result must be one of"),
         ({"result": "fail", "colour": 1}, "unknown fields: colour"),
         ({"processing_seconds": -1}, "processing_seconds must be a number in [0, 100000000]"),
-        ({"message": 3}, "message must be of type string (got number 3)"),
+        ({"message": 3}, "message must be a string (got the number 3)"),
     ],
 )
 def test_bad_outcomes_are_refused(

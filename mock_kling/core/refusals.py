@@ -52,14 +52,16 @@ def describe(error: ValidationError, field: str) -> str:
         return f"{name} must be {schema['description']} (got {show(value)})"
     if keyword == "required":
         missing = next(name for name in expected if name not in value)
-        return f"{_join(field, missing)} is required"
+        return f"{_join(field, missing)} is required{_unknown_keys(value, schema)}"
     if keyword == "additionalProperties":
         unknown = sorted(set(value) - set(schema.get("properties", {})))
         return f"{name} has unknown fields: {', '.join(unknown)}"[:_MAX_MESSAGE]
     if keyword == "type":
-        types = " or ".join(expected) if isinstance(expected, list) else expected
-        got = f"{json_type(value)} {show(value)}"
-        return f"{name} must be of type {types}{_allowed(schema)} (got {got})"
+        got = f"the {json_type(value)} {show(value)}"
+        if _allowed(schema):
+            return f"{name} must be{_allowed(schema)} (got {got})"
+        types = expected if isinstance(expected, list) else [expected]
+        return f"{name} must be {' or '.join(_a(kind) for kind in types)} (got {got})"
     if keyword in ("enum", "const"):
         return f"{name} must be{_allowed(schema) or ' ' + show(expected)} (got {show(value)})"
     if keyword in ("minimum", "maximum"):
@@ -94,6 +96,23 @@ def _described_ancestor(error: ValidationError) -> ValidationError | None:
             found = parent if isinstance(schema, Mapping) and "description" in schema else found
         parent = parent.parent
     return found
+
+
+def _a(kind: str) -> str:
+    """A JSON type with its article: "a string", "an integer", "null"."""
+    return kind if kind == "null" else ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def _unknown_keys(value: Any, schema: Mapping[str, Any]) -> str:
+    """A note naming the keys `value` has that `schema` does not know (a likely misspelling)."""
+    known = schema.get("properties") or {}
+    unknown = [key for key in value if key not in known] if isinstance(value, dict) else []
+    if not unknown or not known:
+        return ""
+    names = ", ".join(show(key) for key in unknown[:5])
+    return (
+        f" (got unknown {'key' if len(unknown) == 1 else 'keys'} {names}; unknown keys are ignored)"
+    )
 
 
 def _range(schema: Mapping[str, Any]) -> str:
