@@ -53,9 +53,32 @@ def test_badly_shaped_header_is_1002(client: FlaskClient, clock: ManualClock, he
 
 
 def test_malformed_token_is_1002(client: FlaskClient):
-    status, code, message = _status(client, "Bearer not-a-jwt")
+    status, code, message = _status(client, "Bearer not.a.jwt")
     assert (status, code) == (401, 1002)
     assert "not a valid JWT" in message
+
+
+def test_a_plain_key_sent_for_a_jwt_says_how_to_use_keys(client: FlaskClient):
+    """A reseller's key sent to the official profile: the message names --api-key and
+    --profile instead of PyJWT's "Not enough segments"."""
+    status, code, message = _status(client, "Bearer sk-reseller-key")
+    assert (status, code) == (401, 1002)
+    assert "--api-key" in message
+    assert "--profile" in message
+
+
+def test_a_jwt_sent_to_a_key_only_profile_says_so():
+    from mock_kling import Config, ManualClock, create_app
+    from mock_kling.core.auth import make_token
+
+    app = create_app(Config(profile="cometapi", api_keys=["sk-c"]), clock=ManualClock())
+    token = make_token("ak", "secret-key-0123456789abcdef0123456789", 1_767_225_600)
+    headers = {"Authorization": f"Bearer {token}"}
+    response = app.test_client().get("/kling/v1/videos/multi-image2video", headers=headers)
+    code, message = response.get_json()["code"], response.get_json()["message"]
+    assert (response.status_code, code) == (401, 1002)
+    assert "plain API key" in message
+    assert "--profile official" in message
 
 
 def test_wrong_secret_is_1002(client: FlaskClient, clock: ManualClock):

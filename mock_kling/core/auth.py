@@ -12,6 +12,15 @@ if TYPE_CHECKING:  # PyJWT (and cryptography) load on the first token, not at st
 
 MAX_TOKEN_CHARS = 8192  # Kling's tokens have ~150; 8 KiB is a common gateway's header line limit
 _VERIFIED_LIMIT = 10_000  # tokens whose signature was checked, kept so clients' reuse is cheap
+_PLAIN_KEY_TO_JWT_PROFILE = (
+    "Authorization token is not a JWT and not a known API key: Kling's official API takes a JWT "
+    "(HS256, iss = access key, signed with the secret key; `mock-kling token` makes one); a "
+    "plain key works when the fake is started with --api-key KEY or a reseller --profile"
+)
+_JWT_TO_KEY_PROFILE = (
+    "this vendor profile takes a plain API key (one given with --api-key), not a JWT; "
+    "start the fake with --profile official to use JWTs"
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,12 @@ class Accounts:
             raise KlingError(1002, "Authorization must be 'Bearer <token>' with exactly one space")
         if token in self._by_api_key:
             return self._by_api_key[token]
+        looks_like_jwt = token.count(".") == 2
         if not self._jwt:
-            raise KlingError(1002, "Authorization token is invalid: this API takes a plain API key")
+            hint = _JWT_TO_KEY_PROFILE if looks_like_jwt else "unknown API key"
+            raise KlingError(1002, f"Authorization token is invalid: {hint}")
+        if not looks_like_jwt:
+            raise KlingError(1002, _PLAIN_KEY_TO_JWT_PROFILE)
         return self._verify_jwt(token, now_ms)
 
     def _verify_jwt(self, token: str, now_ms: int) -> Account:
