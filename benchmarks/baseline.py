@@ -1,4 +1,4 @@
-"""The bare-WSGI baseline: waitress serving fixed JSON bodies (sized like the fake's answers)."""
+"""The bare-WSGI baseline: fixed JSON bodies (the fake's own answers) on granian or waitress."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from waitress.server import create_server
+import wsgi_host
 
 StartResponse = Callable[..., Any]
 _HEALTH = b'{"status":"ok"}'
@@ -46,18 +46,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bodies", type=Path, help="JSON file: {get, list, post} -> answer text")
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--server", choices=wsgi_host.SERVERS, default="granian")
     args = parser.parse_args()
     texts: dict[str, str] = {"get": "{}", "list": "{}", "post": "{}"}
     if args.bodies:
         texts.update(json.loads(args.bodies.read_text()))
     bodies = {name: text.encode() for name, text in texts.items()}
-    server = create_server(
-        make_app(bodies), host="127.0.0.1", port=args.port, threads=args.threads, ident="baseline"
-    )
-    port = getattr(server, "effective_port")  # noqa: B009
-    print(f"baseline listening on http://127.0.0.1:{port}", flush=True)
-    server.run()
+    wsgi_host.serve(lambda _url: make_app(bodies), args.server, args.threads, "baseline")
 
 
 if __name__ == "__main__":

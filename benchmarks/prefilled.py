@@ -1,5 +1,6 @@
 """A fake prefilled in-process with many tasks (Backend.create_task, as the API calls it), then
-served on waitress as `mock-kling serve` serves it; prints the memory per task, then its URL."""
+served on the same server software as `mock-kling serve`; prints the memory per task, then its
+URL. The tasks are created in the process that serves them (granian's worker)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from waitress.server import create_server
+import wsgi_host
 
 from mock_kling.assemble import build_backend
 from mock_kling.core.backend import Backend
@@ -43,53 +44,56 @@ def fill(backend: Backend, key: str, count: int) -> list[str]:
     return [backend.create_task(account, dict(_BODY)).task_id for _ in range(count)]
 
 
+def build(url: str, tasks: int, small_tasks: int, seed: int) -> Any:
+    """The app of a fake holding `small_tasks` + `tasks` tasks; prints BENCH_JSON about them."""
+    # System clock, tasks end at once: as `serve --submitted-seconds 0 --processing-seconds 0`.
+    config = Config(
+        key_pairs={},
+        api_keys=[BIG_KEY, SMALL_KEY],
+        seed=seed,
+        submitted_seconds=0,
+        processing_seconds=0,
+    )
+    backend = build_backend(config)
+    app = create_app(backend=backend)
+    fill(backend, SMALL_KEY, small_tasks)
+    gc.collect()
+    before = rss_kb()
+    started = time.perf_counter()
+    ids = fill(backend, BIG_KEY, tasks)
+    seconds = time.perf_counter() - started
+    gc.collect()
+    after = rss_kb()
+    info: dict[str, Any] = {
+        "tasks": tasks,
+        "create_seconds": seconds,
+        "create_us_per_task": seconds / max(1, tasks) * 1e6,
+        "rss_before_kb": before,
+        "rss_after_kb": after,
+        "bytes_per_task": (after - before) * 1024 / max(1, tasks),
+        "oldest_task_id": ids[0] if ids else None,
+        "newest_task_id": ids[-1] if ids else None,
+        "pid": os.getpid(),
+    }
+    backend.serve_at(url)
+    print("BENCH_JSON " + json.dumps(info), flush=True)
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--small-tasks", type=int, default=30)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--server", choices=wsgi_host.SERVERS, default="granian")
     args = parser.parse_args()
-    # System clock, tasks end at once: as `serve --submitted-seconds 0 --processing-seconds 0`.
-    config = Config(
-        key_pairs={},
-        api_keys=[BIG_KEY, SMALL_KEY],
-        seed=args.seed,
-        submitted_seconds=0,
-        processing_seconds=0,
+    wsgi_host.serve(
+        lambda url: build(url, args.tasks, args.small_tasks, args.seed),
+        args.server,
+        args.threads,
+        "prefilled fake",
     )
-    backend = build_backend(config)
-    app = create_app(backend=backend)
-    fill(backend, SMALL_KEY, args.small_tasks)
-    gc.collect()
-    before = rss_kb()
-    started = time.perf_counter()
-    ids = fill(backend, BIG_KEY, args.tasks)
-    seconds = time.perf_counter() - started
-    gc.collect()
-    after = rss_kb()
-    info: dict[str, Any] = {
-        "tasks": args.tasks,
-        "create_seconds": seconds,
-        "create_us_per_task": seconds / max(1, args.tasks) * 1e6,
-        "rss_before_kb": before,
-        "rss_after_kb": after,
-        "bytes_per_task": (after - before) * 1024 / max(1, args.tasks),
-        "oldest_task_id": ids[0] if ids else None,
-        "newest_task_id": ids[-1] if ids else None,
-        "pid": os.getpid(),
-    }
-    server: Any = create_server(
-        app, host="127.0.0.1", port=0, threads=args.threads, ident="mock-kling"
-    )
-    url = f"http://127.0.0.1:{server.effective_port}"
-    backend.serve_at(url)
-    print("BENCH_JSON " + json.dumps(info), flush=True)
-    print(f"prefilled fake listening on {url}", flush=True)
-    try:
-        server.run()
-    finally:
-        backend.close()
 
 
 if __name__ == "__main__":

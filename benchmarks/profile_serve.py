@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import re
 import shutil
 import subprocess
@@ -15,8 +14,10 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import harness
-from harness import API_KEY, API_PATH, run_wrk, start_fake, submit_body
+import bodies
+from clients import submit
+from harness import API_KEY, API_PATH, start_fake
+from load import WrkResult, run_wrk
 
 _STDLIB = {
     "json",
@@ -85,18 +86,15 @@ def main() -> None:
         raw_file = Path(folder) / "profile.txt"
         body_file: Path | None = None
         with start_fake(*options, threads=args.threads) as fake:
-            small = json.dumps(
-                {"image_list": [{"image": "https://example.com/a.png"}], "prompt": "p mock:stuck"}
-            ).encode()
             for _ in range(30):
-                answer = harness.request_json(fake.url + API_PATH, "POST", json.loads(small))
+                answer = submit(fake.url, API_KEY, bodies.STUCK_BODY)
             path = f"{API_PATH}/{answer['data']['task_id']}"
             if args.endpoint == "list":
                 path = f"{API_PATH}?pageNum=1&pageSize=30"
             elif args.endpoint == "post":
-                image = base64.b64encode(harness.photo_png(400, 400)).decode()
+                image = base64.b64encode(bodies.photo_png(400, 400)).decode()
                 body_file = Path(folder) / "post.json"
-                body_file.write_bytes(submit_body([image, image]))
+                body_file.write_bytes(bodies.submit_body([image, image]))
                 path = API_PATH
             url = fake.url + path
             auth = f"Bearer {API_KEY}"
@@ -115,10 +113,11 @@ def main() -> None:
                 "--output",
                 str(raw_file),
                 "--nonblocking",
+                "--subprocesses",  # the server's worker processes (granian) too
                 *(["--gil"] if args.gil else []),
             ]
             spy = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            results: list[harness.WrkResult] = []
+            results: list[WrkResult] = []
             load = threading.Thread(
                 target=lambda: results.append(
                     run_wrk(url, args.connections, args.duration, auth, body_file)
