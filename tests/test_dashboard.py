@@ -17,6 +17,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.selenium_manager import SeleniumManager
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -254,7 +255,8 @@ def _advance_on_screen(driver: WebDriver, seconds: float) -> None:
 
 
 def _choose(driver: WebDriver, task_id: str) -> None:
-    _row(driver, task_id).find_element(By.TAG_NAME, "button").click()
+    """By keyboard: the task id is a real button."""
+    _row(driver, task_id).find_element(By.TAG_NAME, "button").send_keys(Keys.ENTER)
     _wait(driver, lambda d: d.find_element(By.ID, "detail-id").text == task_id, "the task's detail")
 
 
@@ -264,6 +266,25 @@ def test_the_page_loads_without_console_errors(page: WebDriver):
     assert page.find_element(By.ID, "clock-kind").text == "manual clock"
     assert page.find_element(By.ID, "tasks-empty").is_displayed()
     _shot(page, "1-empty")
+
+
+@pytest.mark.slow
+def test_a_fault_rule_added_on_screen_shows_in_the_filtered_journal(
+    server: Server, page: WebDriver
+):
+    page.find_element(By.ID, "fault-endpoint").send_keys("create")
+    page.find_element(By.ID, "fault-code").send_keys("1302")
+    page.find_element(By.ID, "fault-times").send_keys("1")
+    page.find_element(By.ID, "add-fault").click()
+    _wait(page, lambda d: "code 1302" in d.find_element(By.ID, "fault-list").text, "the rule")
+    refused = requests.post(server.url + PATH, json=BODY, headers=HEADERS, timeout=10)
+    assert refused.status_code == 429
+    _submit_live(server)
+    Select(page.find_element(By.ID, "filter-status")).select_by_value("4")
+    journal = page.find_element(By.ID, "requests")
+    _wait(page, lambda d: "1302" in journal.text, "the refused request")
+    assert " 200 " not in f" {journal.text} "
+    _shot(page, "6-fault-and-journal")
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@
 
 const API = "/__mock__";
 const POLL_MS = 500; // a poll asks only for what changed (journal cursors) and one page of tasks
-const TASK_PAGE = 100;
+const TASK_PAGE = 50;
 const KEEP_REQUESTS = 1000; // newest request records kept for the journal view
 const KEEP_ATTEMPTS = 5000; // newest callback attempts kept for the per-task views
 const SHOW_REQUESTS = 200;
