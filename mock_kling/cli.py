@@ -19,6 +19,7 @@ from mock_kling.core.outcomes import RESULTS
 from mock_kling.core.profiles import JWT, PROFILES, ROUTE, V1
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
+from mock_kling.http.dashboard import UI
 from mock_kling.serve.persistence import Persistence, StateFile
 from mock_kling.serve.server import GracefulServer, run_until_stopped
 
@@ -182,6 +183,7 @@ def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
     ]
     lines += [f"  API: {base_url}{prefix}{ROUTE}" for prefix in profile.prefixes]
     lines.append(f"  control: {base_url}/__mock__/openapi.json")
+    lines.append(f"  dashboard: {base_url}{UI}")
     if JWT in profile.auth:
         for access_key, secret_key in config.key_pairs.items():
             lines.append(f"  JWT account: access key {access_key!r}, secret key {secret_key!r}")

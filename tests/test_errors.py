@@ -275,7 +275,7 @@ def test_wrong_method(client: FlaskClient, auth: dict[str, str], path: str):
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/account/balance", "/", "/v2/videos/multi-image2video", "/__mock__/nope"]
+    "path", ["/v1/account/balance", "/v2/videos/multi-image2video", "/__mock__/nope"]
 )
 def test_unknown_path(client: FlaskClient, auth: dict[str, str], path: str):
     response = client.get(path, headers=auth)

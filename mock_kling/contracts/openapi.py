@@ -116,6 +116,8 @@ def _other(route: Route) -> dict[str, Any]:
     if route.endpoint.startswith("media."):
         answer = {"description": "The video", "content": {"video/mp4": {}}}
         responses = {"200": answer, **_errors(404)}
+    elif route.endpoint.startswith("dashboard."):
+        responses = _PAGES[route.endpoint.partition(".")[2]]
     else:
         answer = {"description": "JSON", "content": {"application/json": {}}}
         responses = {str(route.status): answer, **_errors(400, 404)}
@@ -177,3 +179,12 @@ def _json(name: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): {"description": "A Kling error", **_json("error_response")} for s in statuses}
+
+
+_TYPES = ("text/html", "text/css", "text/javascript")
+_FILES = {"description": "A file", "content": {media_type: {} for media_type in _TYPES}}
+_PAGES: dict[str, dict[str, Any]] = {  # the dashboard's views (mock_kling.http.dashboard)
+    "root": {"302": {"description": "Redirect to the dashboard page"}},
+    "page": {"200": {"description": "The page", "content": {"text/html": {}}}},
+    "asset": {"200": _FILES, **_errors(404)},
+}

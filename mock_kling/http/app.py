@@ -14,7 +14,7 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.errors import KlingError
-from mock_kling.http import api, control, media, record, routes
+from mock_kling.http import api, control, dashboard, media, record, routes
 from mock_kling.http.context import EXTENSION, FAST_PATH
 from mock_kling.http.fastpath import FastPath
 
@@ -42,6 +42,7 @@ def create_app(
         app.register_blueprint(api.blueprint, url_prefix=prefix, name=routes.blueprint_name(prefix))
     app.register_blueprint(control.blueprint, url_prefix="/__mock__")
     app.register_blueprint(media.blueprint, url_prefix=wire.MEDIA_PATH)
+    app.register_blueprint(dashboard.blueprint)
     app.register_error_handler(Exception, _render_error)
     if fast_path:
         app.extensions[FAST_PATH] = FastPath(app.wsgi_app, backend)

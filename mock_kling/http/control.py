@@ -22,6 +22,8 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 from mock_kling.http.context import FAST_PATH, current_backend
 from mock_kling.http.health import report
+from mock_kling.http.polling import attempt_key, journal, newest, request_key
+from mock_kling.http.routes import query_args
 
 blueprint = Blueprint("control", __name__)
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
@@ -80,8 +82,9 @@ def advance() -> ResponseReturnValue:
 
 @blueprint.get("/tasks")
 def tasks() -> ResponseReturnValue:
-    """Every account's tasks with their outcome and timeline."""
-    return _json([_task_view(task) for task in current_backend().all_tasks()])
+    """Every account's tasks with their outcome and timeline, newest first (?limit=N: N)."""
+    found = newest(current_backend().all_tasks(), query_args(request))
+    return _json([_task_view(task) for task in found])
 
 
 @blueprint.get("/tasks/<task_id>")
@@ -174,14 +177,17 @@ def set_limits(account_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/requests")
 def requests() -> ResponseReturnValue:
-    """The request journal."""
-    return _json([record.to_json() for record in current_backend().requests()])
+    """The request journal (?since=cursor: what came after it; ?limit=N: the last N)."""
+    return _json(journal(current_backend().requests(), request_key, query_args(request)))
 
 
 @blueprint.get("/callbacks")
 def callbacks() -> ResponseReturnValue:
-    """The callback delivery journal."""
-    return _json([attempt.to_json() for attempt in current_backend().attempts()])
+    """The callback delivery journal (?task_id=, ?since=cursor, ?limit=N as for requests)."""
+    args, attempts = query_args(request), current_backend().attempts()
+    if "task_id" in args:
+        attempts = [attempt for attempt in attempts if attempt.task_id == args["task_id"]]
+    return _json(journal(attempts, attempt_key, args))
 
 
 @blueprint.get("/callbacks/faults")
