@@ -121,7 +121,10 @@ def test_a_store_that_is_down_fails_with_a_store_error_naming_it():
         StoreError, match=r"^store redis://127.0.0.1:9/0\?namespace=down failed: .*refused"
     ):
         store.task("1")
-    with pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0 failed"), store.atomic():
+    with (
+        pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"),
+        store.atomic(),
+    ):
         pass
     store.close()
 
