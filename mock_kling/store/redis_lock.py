@@ -38,6 +38,7 @@ class RedisLock:
         self._local_lock = threading.RLock()
         self._depth = threading.local()
         self._token = ""
+        self._unreleased: list[str] = []  # ours, not released (Redis was down, then came back)
         self._unlock = client.register_script(redis_scripts.UNLOCK)
 
     def __enter__(self) -> RedisLock:
@@ -65,12 +66,16 @@ class RedisLock:
         try:
             if self._depth.value == 0:
                 self._unlock(keys=[self._key], args=[self._token])
-        except redis.RedisError as exc:  # the group is done: the lock expires by itself
+        except redis.RedisError as exc:  # released by the next acquire, or expires by itself
             _log.warning("mock-kling could not release %s: %s", self._key, exc)
+            self._unreleased.append(self._token)
         finally:
             self._local_lock.release()
 
     def _acquire(self) -> None:
+        while self._unreleased:  # a Redis that keeps its data across a restart kept our lock
+            self._unlock(keys=[self._key], args=[self._unreleased[-1]])
+            self._unreleased.pop()
         token = secrets.token_hex(8)
         deadline = time.monotonic() + self._wait_s
         wait = _FIRST_WAIT_S
