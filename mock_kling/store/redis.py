@@ -20,7 +20,7 @@ import heapq
 import re
 from collections.abc import Callable, Iterable
 from typing import TypeVar
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -38,6 +38,7 @@ from mock_kling.store import redis_codec as codec
 from mock_kling.store.redis_base import guarded
 from mock_kling.store.redis_queue import RedisQueue
 
+_PASSWORD = re.compile(r"//[^/@]*@")  # messages show the URL without credentials
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _OPTIONS = {"namespace": "default", "lease": "60", "lock_ttl": "10"}  # ours, not redis-py's
 _R = TypeVar("_R")
@@ -56,21 +57,16 @@ def open_redis(
     ours = {name: query.pop(name, default) for name, default in _OPTIONS.items()}
     if not _NAMESPACE.match(ours["namespace"]):
         raise ValueError(f"namespace must match {_NAMESPACE.pattern} (got {ours['namespace']!r})")
+    base = url.partition("?")[0]
     client = redis.Redis.from_url(
-        urlunsplit(parts._replace(query=urlencode(query))),
+        f"{base}?{urlencode(query)}" if query else base,
         socket_timeout=5.0,
         socket_connect_timeout=2.0,
         retry=Retry(NoBackoff(), 1),  # once, on a fresh connection: a restarted server
         decode_responses=True,
     )
     limits = (request_limit, attempt_limit, float(ours["lease"]), float(ours["lock_ttl"]))
-    return RedisStore(client, ours["namespace"], _shown(parts), *limits)
-
-
-def _shown(parts: SplitResult) -> str:
-    """The URL as messages show it: no password."""
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=netloc))
+    return RedisStore(client, ours["namespace"], _PASSWORD.sub("//", url), *limits)
 
 
 class RedisStore(RedisQueue):
