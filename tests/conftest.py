@@ -21,7 +21,7 @@ from mock_kling.http.app import create_app
 
 from .images import png_b64
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.redis_server"]
 
 API_PATH = "/v1/videos/multi-image2video"
 RESELLER_PATH = "/kling/v1/videos/multi-image2video"

@@ -1,5 +1,5 @@
 """The Store conformance suite: every Store implementation behaves the same. Today's stores:
-memory (issue 13 adds sqlite and redis to `STORES`)."""
+memory and redis (a real redis-server, a namespace per test; issue 13 adds sqlite to `STORES`)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,27 @@ from mock_kling.core.store import Store
 from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
 
+from .redis_server import fresh_store
 from .tasks import make_task
 
-STORES: dict[str, Callable[[], Store]] = {"memory": MemoryStore}
+
+def _redis(request: pytest.FixtureRequest) -> Store:
+    store = fresh_store(request.getfixturevalue("redis_url"))
+    request.addfinalizer(store.close)
+    request.addfinalizer(store.reset)
+    return store
+
+
+# A store for one test; the factory may ask pytest for fixtures (a server, a temporary dir).
+STORES: dict[str, Callable[[pytest.FixtureRequest], Store]] = {
+    "memory": lambda request: MemoryStore(),
+    "redis": _redis,
+}
 
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest) -> Store:
-    return STORES[request.param]()
+    return STORES[request.param](request)
 
 
 def _delivery(store: Store, task_id: str, status: str, due_ms: int) -> Delivery:

@@ -4,6 +4,7 @@ Store; every change is a method, and each change is told to the subscribers as a
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,7 @@ class Backend(Planning, Accounting):
         self._create_validator = create_validator  # profile name -> its create contract
         self._subscribers: list[Subscriber] = []
         self._errors: list[ErrorRecorded] = []
+        self._errors_lock = threading.Lock()
         self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self.record_error)
         self._base_url = "http://localhost"
         self._start_ms = self._clock.now_ms()
@@ -125,7 +127,7 @@ class Backend(Planning, Accounting):
     def record_error(self, error: BaseException, where: str = "request") -> None:
         """Keep an unexpected exception: `/__mock__/health` shows it, a test harness raises it."""
         record = ErrorRecorded(where, error, self.now_ms())
-        with self._store.atomic():
+        with self._errors_lock:  # not the store's: a store that is down must not hide errors
             self._errors = [*self._errors[-_ERROR_LIMIT + 1 :], record]
         self._emit(record)
 

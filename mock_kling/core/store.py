@@ -16,6 +16,16 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Step, Task
 
 
+class StoreError(Exception):
+    """The store failed (unreachable, locked, full): the API answers 500 / 5000 with this message,
+    which names the store by its URL."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"store {store} failed: {reason}")
+        self.store = store
+        self.message = str(self)
+
+
 class Store(Protocol):
     """What one fake remembers. Every method is safe to call from any thread; a group of calls
     inside `atomic()` is one transaction (nothing else reads or writes in between)."""

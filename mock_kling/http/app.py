@@ -14,6 +14,7 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.errors import KlingError
+from mock_kling.core.store import StoreError
 from mock_kling.http import api, control, dashboard, media, record, routes
 from mock_kling.http.context import EXTENSION, FAST_PATH
 from mock_kling.http.fastpath import FastPath
@@ -65,8 +66,11 @@ def _journal(response: Response) -> Response:
         return response
     dropped = g.get("dropped", False)
     answer = (0, None) if dropped else (response.status_code, g.get("service_code"))
-    backend = backend_of(current_app)
-    record.journal(backend, request, g.get("account"), answer, g.request_id, g.get("body_summary"))
+    backend, account = backend_of(current_app), g.get("account")
+    try:
+        record.journal(backend, request, account, answer, g.request_id, g.get("body_summary"))
+    except StoreError as exc:  # the answer stands (a stored task is not refused afterwards)
+        _log.warning("mock-kling could not journal %s %s: %s", request.method, request.path, exc)
     return response
 
 
@@ -82,6 +86,9 @@ def _render_error(exc: Exception) -> ResponseReturnValue:
 def _as_kling_error(exc: Exception) -> KlingError:
     if isinstance(exc, KlingError):
         return exc
+    if isinstance(exc, StoreError):  # not a bug of the fake: the store is down, locked or full
+        _log.warning("mock-kling's store failed on %s %s: %s", request.method, request.path, exc)
+        return KlingError(5000, exc.message)
     if isinstance(exc, NotFound):
         return KlingError(1203, f"no such resource: {request.method} {request.path}")
     if isinstance(exc, MethodNotAllowed):

@@ -1,0 +1,134 @@
+"""The Redis store's Lua scripts: each is one atomic step that two replicas could otherwise race
+on (adding a task, the callback queue's claim / put back / finish / cancel, a page of tasks).
+Every script takes the store's key prefix as ARGV[1]; the keys are described in `redis.py`."""
+
+from __future__ import annotations
+
+# ARGV: prefix, task id, account, task JSON, external id or "", video id, first step's time or "".
+# Returns 0 when the task id is taken (nothing is written), 1 otherwise.
+ADD_TASK = """
+local p, id, account = ARGV[1], ARGV[2], ARGV[3]
+if not redis.call('SET', p .. 'task:' .. id, ARGV[4], 'NX') then return 0 end
+local seq = redis.call('INCR', p .. 'taskseq')
+redis.call('ZADD', p .. 'order:' .. account, seq, id)
+redis.call('ZADD', p .. 'all', seq, id)
+if ARGV[5] ~= '' then redis.call('HSET', p .. 'ext:' .. account, ARGV[5], id) end
+redis.call('HSET', p .. 'video', ARGV[6], id)
+redis.call('HSET', p .. 'stepidx', id, 1)
+if ARGV[7] ~= '' then redis.call('ZADD', p .. 'steps', ARGV[7], id) end
+return 1
+"""
+
+# ARGV: prefix, account, first rank, last rank (newest first). Returns the tasks' JSON.
+PAGE = """
+local ids = redis.call('ZREVRANGE', ARGV[1] .. 'order:' .. ARGV[2], ARGV[3], ARGV[4])
+if #ids == 0 then return {} end
+for i, id in ipairs(ids) do ids[i] = ARGV[1] .. 'task:' .. id end
+return redis.call('MGET', unpack(ids))
+"""
+
+# ARGV: prefix, task id, delivery JSON, its due time.
+ADD_DELIVERY = """
+local p, id = ARGV[1], ARGV[2]
+local n = redis.call('RPUSH', p .. 'q:' .. id, ARGV[3])
+redis.call('INCR', p .. 'pending')
+if n == 1 and redis.call('HEXISTS', p .. 'claims', id) == 0 then
+  redis.call('ZADD', p .. 'due', ARGV[4], id)
+end
+"""
+
+# ARGV: prefix, now (fake ms), claim token, lease (real ms). Leases past their end (the Redis
+# server's clock) are taken back first: a replica that died mid-delivery loses its claims.
+# Returns the claimed heads' JSON.
+CLAIM_DUE = """
+local p, token = ARGV[1], ARGV[3]
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', ms)) do
+  redis.call('ZREM', p .. 'leases', id)
+  redis.call('HDEL', p .. 'claims', id)
+  local head = redis.call('LINDEX', p .. 'q:' .. id, 0)
+  if head then redis.call('ZADD', p .. 'due', cjson.decode(head).due_ms, id) end
+end
+local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2])
+local heads = {}
+for i, id in ipairs(ids) do
+  redis.call('ZREM', p .. 'due', id)
+  redis.call('HSET', p .. 'claims', id, token)
+  redis.call('ZADD', p .. 'leases', ms + tonumber(ARGV[4]), id)
+  heads[i] = redis.call('LINDEX', p .. 'q:' .. id, 0)
+end
+return heads
+"""
+
+# Shared by PUT_BACK and FINISH: release this token's claim of the task's queue; the queue's
+# head JSON when its seq is ARGV[4], else false (a lost claim, a reset or a cancel meanwhile).
+_RELEASE = """
+local p, id = ARGV[1], ARGV[2]
+local q = p .. 'q:' .. id
+if redis.call('HGET', p .. 'claims', id) ~= ARGV[3] then return 0 end
+redis.call('HDEL', p .. 'claims', id)
+redis.call('ZREM', p .. 'leases', id)
+local head = redis.call('LINDEX', q, 0)
+if not head then return 0 end
+if cjson.decode(head).seq ~= tonumber(ARGV[4]) then
+  redis.call('ZADD', p .. 'due', cjson.decode(head).due_ms, id)
+  return 0
+end
+"""
+
+# ARGV: prefix, task id, claim token, seq, the new head's JSON, its due time.
+PUT_BACK = (
+    _RELEASE
+    + """
+redis.call('LSET', q, 0, ARGV[5])
+redis.call('ZADD', p .. 'due', ARGV[6], id)
+return 1
+"""
+)
+
+# ARGV: prefix, task id, claim token, seq.
+FINISH = (
+    _RELEASE
+    + """
+redis.call('LPOP', q)
+redis.call('DECR', p .. 'pending')
+local next_head = redis.call('LINDEX', q, 0)
+if next_head then redis.call('ZADD', p .. 'due', cjson.decode(next_head).due_ms, id) end
+return 1
+"""
+)
+
+# ARGV: prefix, task id, after (ms). Keeps started notifications, a claimed head and those
+# enqueued as due by `after`.
+CANCEL = """
+local p, id = ARGV[1], ARGV[2]
+local q = p .. 'q:' .. id
+local items = redis.call('LRANGE', q, 0, -1)
+if #items == 0 then return 0 end
+local in_flight = redis.call('HEXISTS', p .. 'claims', id) == 1
+local kept = {}
+for i, item in ipairs(items) do
+  local d = cjson.decode(item)
+  if d.started or (i == 1 and in_flight) or d.enqueued_due_ms <= tonumber(ARGV[3]) then
+    kept[#kept + 1] = item
+  end
+end
+redis.call('DEL', q)
+redis.call('DECRBY', p .. 'pending', #items - #kept)
+if #kept > 0 then redis.call('RPUSH', q, unpack(kept)) end
+if not in_flight then
+  if #kept > 0 then
+    redis.call('ZADD', p .. 'due', cjson.decode(kept[1]).due_ms, id)
+  else
+    redis.call('ZREM', p .. 'due', id)
+  end
+end
+return #items - #kept
+"""
+
+# KEYS: the lock. ARGV: the holder's token. Deletes the lock only when this holder has it.
+UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

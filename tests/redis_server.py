@@ -1,0 +1,108 @@
+"""A real redis-server for the tests: started on a free loopback port without persistence (or
+with an append-only file, to survive a restart), stopped afterwards; the session fixture
+`redis_url` and fresh namespaced stores on it. A missing redis-server fails, never skips."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from mock_kling.store.redis import RedisStore, open_redis
+
+_START_SECONDS = 10.0
+
+
+class RedisServer:
+    """One redis-server process on 127.0.0.1; `stop` and `start` again keep its port and dir."""
+
+    def __init__(self, directory: Path, *, durable: bool = False) -> None:
+        self.directory, self.durable = directory, durable
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail(
+                "redis-server not found: scripts/check installs it (apt-get install redis-server)"
+            )
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else [
+            "--appendonly", "no"
+        ]  # fmt: skip
+        command = [
+            binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+            "--dir", str(self.directory), "--protected-mode", "yes", *persistence,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self._wait_ready()
+
+    def stop(self) -> None:
+        """A clean shutdown (an append-only file is complete afterwards)."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(_START_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(_START_SECONDS)
+        self.process = None
+
+    def _wait_ready(self) -> None:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+        deadline = time.monotonic() + _START_SECONDS
+        try:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    pytest.fail(f"redis-server exited with {self.process.returncode}")
+                try:
+                    if client.ping():
+                        return
+                except redis.ConnectionError:
+                    continue  # not listening yet: the deadline bounds the loop
+            pytest.fail(f"redis-server did not answer within {_START_SECONDS} s")
+        finally:
+            client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def fresh_store(url: str, **limits: int) -> RedisStore:
+    """A store in a namespace of its own on the server at `url`."""
+    return open_redis(f"{url}?namespace=test-{uuid.uuid4().hex[:12]}", **limits)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_store(redis_url: str) -> Iterator[RedisStore]:
+    store = fresh_store(redis_url)
+    yield store
+    store.reset()
+    store.close()
