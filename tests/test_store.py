@@ -1,10 +1,11 @@
 """The Store conformance suite: every Store implementation behaves the same. Today's stores:
-memory (issue 13 adds sqlite and redis to `STORES`)."""
+memory and sqlite (issue 13 adds redis to `STORES`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -15,15 +16,19 @@ from mock_kling.core.outcomes import Outcome, Timings
 from mock_kling.core.store import Store
 from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
+from mock_kling.store.sqlite import SqliteStore
 
 from .tasks import make_task
 
-STORES: dict[str, Callable[[], Store]] = {"memory": MemoryStore}
+STORES: dict[str, Callable[[Path], Store]] = {
+    "memory": lambda _: MemoryStore(),
+    "sqlite": lambda tmp_path: SqliteStore(str(tmp_path / "fake.db")),
+}
 
 
 @pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest) -> Store:
-    return STORES[request.param]()
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    return STORES[request.param](tmp_path)
 
 
 def _delivery(store: Store, task_id: str, status: str, due_ms: int) -> Delivery:

@@ -16,6 +16,11 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Step, Task
 
 
+class StoreError(Exception):
+    """The store could not do an operation (a database locked past its timeout, a full disk):
+    the API answers 500/5000 with this message, which names the store."""
+
+
 class Store(Protocol):
     """What one fake remembers. Every method is safe to call from any thread; a group of calls
     inside `atomic()` is one transaction (nothing else reads or writes in between)."""
@@ -40,6 +45,10 @@ class Store(Protocol):
         ...
 
     def external_id_taken(self, account: str, external_task_id: str) -> bool: ...
+    def id_taken(self, value: str) -> bool:
+        """Some stored task has `value` as its task_id or video_id."""
+        ...
+
     def page(self, account: str, page_num: int, page_size: int) -> list[Task]:
         """One page of the account's tasks, newest first; cost independent of the task count."""
         ...
