@@ -14,6 +14,7 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.errors import KlingError
+from mock_kling.core.store import StoreError
 from mock_kling.http import api, control, media, record, routes
 from mock_kling.http.context import EXTENSION, FAST_PATH
 from mock_kling.http.fastpath import FastPath
@@ -81,6 +82,9 @@ def _render_error(exc: Exception) -> ResponseReturnValue:
 def _as_kling_error(exc: Exception) -> KlingError:
     if isinstance(exc, KlingError):
         return exc
+    if isinstance(exc, StoreError):  # the store failed, not the fake: no traceback, it recovers
+        _log.warning("mock-kling's %s", exc)
+        return KlingError(5000, str(exc))
     if isinstance(exc, NotFound):
         return KlingError(1203, f"no such resource: {request.method} {request.path}")
     if isinstance(exc, MethodNotAllowed):

@@ -19,6 +19,7 @@ from mock_kling.core import wire
 from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend
 from mock_kling.core.errors import KlingError
+from mock_kling.core.store import StoreError
 from mock_kling.http import record, routes
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -76,7 +77,7 @@ class FastPath:
             return NOT_ITS_ROUTE
         try:
             return self._respond(request, ref)
-        except (KlingError, HTTPException):
+        except (KlingError, HTTPException, StoreError):  # Flask renders a StoreError too
             return REFUSED  # Flask repeats the work and renders the refusal as Kling does
         except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
             _log.exception("mock-kling's fast path failed on GET %s", request.path)
