@@ -8,19 +8,32 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from functools import lru_cache
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.tasks import TERMINAL, Step, Task
+from mock_kling.core.tasks import TERMINAL, Step, Task, TaskRequest
 from mock_kling.store import codec
 from mock_kling.store.sqlite_db import TABLES, Database, Row
 from mock_kling.store.sqlite_deliveries import SqliteDeliveries
 
+_DECODED = 4096  # recently read requests and plans, by their JSON text (a page re-read is cheap)
 _TASK = "SELECT task_id, account, created_at, video_id, request, plan FROM tasks"
+
+
+@lru_cache(maxsize=_DECODED)
+def _request(text: str) -> TaskRequest:
+    return codec.request_from(codec.loads(text))
+
+
+@lru_cache(maxsize=_DECODED)
+def _plan(text: str) -> tuple[tuple[Step, ...], Outcome]:
+    return codec.plan_from(codec.loads(text))
 
 
 class SqliteStore(SqliteDeliveries):
@@ -165,8 +178,8 @@ class SqliteStore(SqliteDeliveries):
 
     def _decoded(self, rows: list[Row]) -> Iterator[Task]:
         for task_id, account, created_at, video_id, request, plan in rows:
-            asked = codec.request_from(codec.loads(request))
-            yield codec.task_with(task_id, account, created_at, video_id, asked, codec.loads(plan))
+            timeline, outcome = _plan(plan)
+            yield Task(task_id, account, _request(request), created_at, video_id, timeline, outcome)
 
     # --- accounts ---------------------------------------------------------------------------
 
