@@ -3,7 +3,7 @@ memory and sqlite (issue 13 adds redis to `STORES`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,8 +27,11 @@ STORES: dict[str, Callable[[Path], Store]] = {
 
 
 @pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    return STORES[request.param](tmp_path)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = STORES[request.param](tmp_path)
+    yield opened
+    if isinstance(opened, SqliteStore):
+        opened.close()
 
 
 def _delivery(store: Store, task_id: str, status: str, due_ms: int) -> Delivery:

@@ -126,6 +126,8 @@ class SqliteStore(SqliteDeliveries):
     def pop_reached_steps(self, now_ms: int) -> list[tuple[Task, Step]]:
         reached: list[tuple[Task, Step]] = []
         db = self._db
+        if db.one("SELECT 1 FROM steps WHERE at_ms <= ? LIMIT 1", (now_ms,)) is None:
+            return reached  # nothing due: no write lock taken (a driver looks every second)
         with db.atomic():
             due = db.all(
                 "SELECT at_ms, seq, task_id, step FROM steps WHERE at_ms <= ? ORDER BY at_ms, seq",
