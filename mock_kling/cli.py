@@ -17,11 +17,12 @@ from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, 
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import RESULTS
 from mock_kling.core.profiles import JWT, PROFILES, ROUTE, V1
+from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
 from mock_kling.http.dashboard import UI
-from mock_kling.serve.persistence import Persistence, StateFile
 from mock_kling.serve.server import GracefulServer, run_until_stopped
+from mock_kling.store import StoreUrlError, open_store, sqlite_url
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -82,10 +83,16 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
     _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
     _option(
+        "--store",
+        default="memory",
+        help="Where the fake keeps its state: memory, or sqlite:///path/to/fake.db (kept across "
+        "restarts, shared by the processes that open it; sqlite:////absolute/path).",
+    ),
+    _option(
         "--state",
         type=click.Path(dir_okay=False),
-        help="Keep tasks and journals in this "
-        "file across restarts (JSON Lines; written before each answer).",
+        help="Keep tasks, journals and callbacks in this SQLite file across restarts "
+        "(short for --store sqlite:///FILE).",
     ),
 )
 
@@ -109,10 +116,7 @@ def serve(**options: Any) -> None:
     config = _config(options)
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
-    backend = build_backend(config, clock)
-    persistence = Persistence(backend, StateFile(options["state"])) if options["state"] else None
-    if persistence is not None:
-        persistence.start()
+    backend = build_backend(config, clock, store=_store(options, config))
     app = create_app(backend=backend)
     server = GracefulServer(
         app, options["host"], options["port"], options["threads"], config.max_body_bytes
@@ -123,8 +127,6 @@ def serve(**options: Any) -> None:
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
-        if persistence is not None:
-            persistence.stop()
         click.echo("mock-kling stopped")
 
     run_until_stopped(server, shut_down)
@@ -173,6 +175,20 @@ def _config(options: dict[str, Any]) -> Config:
         callback_hosts=tuple(h.lower() for h in options["callback_host"]) or None,
         public_url=public_url.rstrip("/") if public_url else None,
     )
+
+
+def _store(options: dict[str, Any], config: Config) -> Store:
+    """The store named by --store, or by --state FILE (a SQLite file); a bad one stops here."""
+    url, state = options["store"], options["state"]
+    if state and url != "memory":
+        raise click.UsageError("give --store or --state, not both")
+    url = sqlite_url(state) if state else url
+    try:
+        return open_store(url, config.journal_limit)
+    except StoreUrlError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store") from None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:

@@ -1,5 +1,5 @@
-"""The one door: events to subscribers, one settling way to advance time, persistence that
-survives a reset, and background failures that are reported instead of vanishing."""
+"""The one door: events to subscribers, one settling way to advance time, a store that
+keeps recording after a reset, and background failures that are reported instead of vanishing."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from mock_kling.core.events import (
     TaskCreated,
 )
 from mock_kling.http.app import create_app
-from mock_kling.serve.persistence import Persistence, StateFile
 from mock_kling.store.memory import MemoryStore
+from mock_kling.store.sqlite import SqliteStore
 
 from .conftest import API_PATH, valid_body
 
@@ -93,21 +93,18 @@ def test_events_tell_each_change_in_order():
     assert not any(isinstance(e, RequestJournaled) and e.record.code != 0 for e in events)
 
 
-def test_state_file_keeps_recording_after_a_reset(tmp_path: Path):
+def test_a_store_keeps_recording_after_a_reset(tmp_path: Path):
     """Bug: POST /__mock__/reset replaced the request journal and with it the persistence hook,
-    so requests after a reset were no longer written to the state file."""
-    path = tmp_path / "state.jsonl"
-    backend = build_backend(Config(seed=1, api_keys=["sk-k"]), ManualClock())
-    persistence = Persistence(backend, StateFile(path))
-    persistence.start()
+    so requests after a reset were no longer kept. The state now lives in the store."""
+    path = str(tmp_path / "fake.db")
+    config = Config(seed=1, api_keys=["sk-k"])
+    backend = build_backend(config, ManualClock(), store=SqliteStore(path))
     client = _client(backend)
     assert client.post("/__mock__/reset").status_code == 200
     task_id = _submit(client)
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    kinds = [line["kind"] for line in lines]
-    assert kinds[-3:] == ["reset", "task", "request"]
-    assert lines[-2]["task_id"] == task_id
-    persistence.stop()
+    reopened = SqliteStore(path)
+    assert [task.task_id for task in reopened.all_tasks()] == [task_id]
+    assert [record.path for record in reopened.requests()] == [API_PATH]
 
 
 class _FailingOnce(MemoryStore):

@@ -1,5 +1,5 @@
-"""Graceful shutdown on SIGTERM, and `--state FILE`: what survives a restart, and that a
-`kill -9` under load loses no task whose submit was answered."""
+"""Graceful shutdown on SIGTERM, and `--state FILE` / `--store sqlite:///FILE`: what survives a
+restart, and that a `kill -9` under load loses no task whose submit was answered."""
 
 from __future__ import annotations
 
@@ -62,9 +62,11 @@ def _wait_for_line(server: Server, text: str) -> None:
     pytest.fail(f"the server never printed {text!r}")
 
 
-def test_state_survives_a_restart(tmp_path: Path):
-    state = tmp_path / "state.jsonl"
-    options = ("--api-key", API_KEY, "--seed", "4", "--clock", "manual", "--state", str(state))
+@pytest.mark.parametrize("option", ["--state", "--store"])
+def test_state_survives_a_restart(tmp_path: Path, option: str):
+    state = str(tmp_path / "fake.db")
+    where = (option, state if option == "--state" else f"sqlite:///{state}")
+    options = ("--api-key", API_KEY, "--seed", "4", "--clock", "manual", *where)
     with CallbackReceiver() as receiver:
         first = Server(*options)
         try:
@@ -121,7 +123,7 @@ def _snapshot(server: Server) -> dict[str, Any]:
 
 
 def test_kill_9_under_load_loses_no_answered_task(tmp_path: Path):
-    state = tmp_path / "state.jsonl"
+    state = tmp_path / "fake.db"
     options = ("--api-key", API_KEY, "--seed", "6", "--state", str(state))
     server = Server(*options)
     answered: list[str] = []

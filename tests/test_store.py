@@ -1,5 +1,5 @@
 """The Store conformance suite: every Store implementation behaves the same. Today's stores:
-memory and redis (a real redis-server, a namespace per test; issue 13 adds sqlite to `STORES`)."""
+memory, sqlite (a database file per test) and redis (a real redis-server, a namespace per test)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mock_kling.core.outcomes import Outcome, Timings
 from mock_kling.core.store import Store
 from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
+from mock_kling.store.sqlite import SqliteStore
 
 from .redis_server import fresh_store
 from .tasks import make_task
@@ -27,9 +28,16 @@ def _redis(request: pytest.FixtureRequest) -> Store:
     return store
 
 
+def _sqlite(request: pytest.FixtureRequest) -> Store:
+    store = SqliteStore(str(request.getfixturevalue("tmp_path") / "fake.db"))
+    request.addfinalizer(store.close)
+    return store
+
+
 # A store for one test; the factory may ask pytest for fixtures (a server, a temporary dir).
 STORES: dict[str, Callable[[pytest.FixtureRequest], Store]] = {
     "memory": lambda request: MemoryStore(),
+    "sqlite": _sqlite,
     "redis": _redis,
 }
 

@@ -1,24 +1,20 @@
 """The backend's accounting half: account limits and usage, fault rules and callback faults
-set through the control API, where callbacks may go, and restoring saved state."""
+set through the control API, and where callbacks may go."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from mock_kling.core.attempts import Attempt
-from mock_kling.core.clock import Clock, ManualClock
+from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, LimitsChanged
 from mock_kling.core.faults import FaultRule
-from mock_kling.core.ids import IdSource
-from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import Limits
 from mock_kling.core.store import Store
-from mock_kling.core.tasks import Task
 
 
 class Accounting:
@@ -27,7 +23,6 @@ class Accounting:
     _store: Store
     _clock: Clock
     _config: Config
-    _ids: IdSource
     _emit: Callable[[Event], None]
     now_ms: Callable[[], int]
 
@@ -74,34 +69,6 @@ class Accounting:
     def callback_faults(self) -> list[CallbackFault]:
         """Callback faults not used up yet, with their remaining `times`."""
         return self._store.callback_faults()
-
-    # --- restoring saved state ------------------------------------------------------------------
-
-    def restore(
-        self,
-        tasks: Iterable[Task],
-        requests: Iterable[RequestRecord] = (),
-        attempts: Iterable[Attempt] = (),
-        clock_ms: int | None = None,
-    ) -> None:
-        """Take back tasks and journals saved by an earlier run (tasks keep their ids); a manual
-        clock resumes at `clock_ms`."""
-        store = self._store
-        with store.atomic():
-            if clock_ms is not None and isinstance(self._clock, ManualClock):
-                self._clock.reset_to(clock_ms)  # resumes where it was, however long the restart
-                store.set_clock_ms(clock_ms)
-            for task in tasks:
-                store.add_task(task)
-                self._ids.reserve(task.task_id, task.video_id)
-                usage = store.usage(task.account_id)
-                usage.track(task)
-                usage.spent += float(task.request.unit_cost)
-                store.put_usage(task.account_id, usage)
-            for record in requests:
-                store.add_request(record)
-            for attempt in attempts:
-                store.add_attempt(attempt)
 
     # --- internals ------------------------------------------------------------------------------
 

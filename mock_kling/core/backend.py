@@ -32,7 +32,7 @@ from mock_kling.core.limits import check_request, check_submit
 from mock_kling.core.outcomes import Timings
 from mock_kling.core.planning import Planning
 from mock_kling.core.requests import parse_create
-from mock_kling.core.store import Store
+from mock_kling.core.store import Store, StoreError
 from mock_kling.core.tasks import Task
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Backend(Planning, Accounting):
             self._clock.bind(self.advance)  # one way to advance, and it settles
         self._configure(config or Config())
         self._reset_sources()
+        self._resume()
 
     # --- settings and lifetime ------------------------------------------------------------------
 
@@ -216,12 +217,13 @@ class Backend(Planning, Accounting):
                 self.limits(account_id), usage, request.model_name, cost, usage.running(now)
             )
             outcome = self._choose_outcome(account_id, request)
+            task_id = self._ids.numeric_id(store.id_taken)
             task = Task(
-                task_id=self._ids.numeric_id(),
+                task_id=task_id,
                 account_id=account_id,
                 request=request,
                 created_at=now,
-                video_id=self._ids.numeric_id(),
+                video_id=self._ids.numeric_id(lambda id: id == task_id or store.id_taken(id)),
                 timeline=outcome.timeline(now, self._timings),
                 outcome=outcome,
             )
@@ -247,7 +249,10 @@ class Backend(Planning, Accounting):
         return self._store.page(account.account_id, page_num, page_size)
 
     def journal_request(self, record: RequestRecord) -> None:
-        self._store.add_request(record)
+        try:
+            self._store.add_request(record)
+        except StoreError:
+            return  # the answer told the client the store failed; the journal misses it
         self._emit(RequestJournaled(record))
 
     # --- what happened --------------------------------------------------------------------------
@@ -282,9 +287,20 @@ class Backend(Planning, Accounting):
         )
 
     def _reset_sources(self) -> None:
-        self._ids = IdSource(self._seed)
+        # A store that already holds tasks (a restart, another process) gets ids of a stream
+        # of its own; the store is asked about each id anyway, so none is issued twice.
+        self._ids = IdSource(self._seed, self._store.task_count())
         self._outcome_random = random.Random(f"{self._seed}:outcomes")
         self._fault_random = random.Random(f"{self._seed}:faults")
+
+    def _resume(self) -> None:
+        """Start from the store's state: a manual clock at its stored time, and the driver
+        running when something is due (callbacks a previous run did not send)."""
+        stored_ms = self._store.clock_ms()
+        if isinstance(self._clock, ManualClock) and stored_ms is not None:
+            self._clock.reset_to(stored_ms)
+        elif not self.manual_clock and self.next_due_ms() is not None:
+            self._dispatch.start()
 
     def _set_clock(self, now_ms: int) -> None:
         assert isinstance(self._clock, ManualClock)

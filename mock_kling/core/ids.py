@@ -5,34 +5,31 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections.abc import Callable
 
 _ID_LOW = 10**17
 _ID_HIGH = 10**18
 
 
 class IdSource:
-    """Kling-shaped identifiers from one seeded random generator (thread-safe)."""
+    """Kling-shaped identifiers from one seeded random generator (thread-safe). `stream` picks
+    another sequence of the same seed (0: the seed's own): a fake that starts on a store that
+    already holds tasks draws from a stream of its own, so it does not redraw their ids."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, stream: int = 0) -> None:
         self.seed = seed
-        self._random = random.Random(seed)
-        self._request_random = random.Random(f"{seed}:requests")  # own stream: ids stay put
-        self._issued: set[str] = set()
+        base = str(seed) if stream == 0 else f"{seed}:stream {stream}"
+        self._random = random.Random(seed if stream == 0 else base)
+        self._request_random = random.Random(f"{base}:requests")  # own stream: ids stay put
         self._lock = threading.Lock()
 
-    def numeric_id(self) -> str:
-        """A fresh 18-digit decimal string, never issued before by this source."""
+    def numeric_id(self, taken: Callable[[str], bool] = lambda _: False) -> str:
+        """A fresh 18-digit decimal string for which `taken` is false (the store's ids)."""
         with self._lock:
             while True:
                 candidate = str(self._random.randrange(_ID_LOW, _ID_HIGH))
-                if candidate not in self._issued:
-                    self._issued.add(candidate)
+                if not taken(candidate):
                     return candidate
-
-    def reserve(self, *ids: str) -> None:
-        """Never issue these (ids restored from a saved state)."""
-        with self._lock:
-            self._issued.update(ids)
 
     def request_id(self) -> str:
         """A version-4 UUID string, drawn from the seeded generator."""

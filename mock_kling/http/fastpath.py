@@ -77,7 +77,7 @@ class FastPath:
             return NOT_ITS_ROUTE
         try:
             return self._respond(request, ref)
-        except (KlingError, HTTPException, StoreError):
+        except (KlingError, HTTPException, StoreError):  # Flask renders a StoreError too
             return REFUSED  # Flask repeats the work and renders the refusal as Kling does
         except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
             _log.exception("mock-kling's fast path failed on GET %s", request.path)

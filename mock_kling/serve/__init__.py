@@ -1,2 +1,2 @@
-"""Running the fake: the production server, the thread server for fixtures, in-process transports
-and persistence."""
+"""Running the fake: the production server, the thread server for fixtures and in-process
+transports."""

@@ -90,6 +90,9 @@ class MemoryStore:
         tasks = self._accounts.get(account)
         return tasks is not None and external_task_id in tasks.by_external_id
 
+    def id_taken(self, value: str) -> bool:
+        return value in self._by_task_id or value in self._by_video_id
+
     def page(self, account: str, page_num: int, page_size: int) -> list[Task]:
         with self._lock:
             tasks = self._accounts.get(account)

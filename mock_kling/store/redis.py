@@ -137,6 +137,13 @@ class RedisStore(RedisQueue):
         return list(self._tasks(ids))
 
     @guarded
+    def id_taken(self, value: str) -> bool:
+        pipe = self._r.pipeline()
+        pipe.exists(self._p + "task:" + value)
+        pipe.hexists(self._p + "video", value)
+        return any(pipe.execute())
+
+    @guarded
     def task_by_video(self, video_id: str) -> Task | None:
         task_id = self._r.hget(self._p + "video", video_id)
         return None if task_id is None else self.task(task_id)

@@ -1,0 +1,115 @@
+"""The SQLite store beyond the conformance suite: fakes sharing one file, a store that fails and
+recovers, claims of a killed process, and store URLs on the command line."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from mock_kling.assemble import build_backend
+from mock_kling.cli import main
+from mock_kling.core.backend import Backend
+from mock_kling.core.clock import ManualClock
+from mock_kling.core.config import Config
+from mock_kling.core.delivery import Delivery
+from mock_kling.http.app import create_app
+from mock_kling.store import open_store
+from mock_kling.store.sqlite import SqliteStore
+
+from .conftest import API_PATH, valid_body
+
+HEADERS = {"Authorization": "Bearer sk-k"}
+
+
+def _fake(url: str, seed: int = 1) -> tuple[Backend, FlaskClient]:
+    backend = build_backend(
+        Config(seed=seed, api_keys=["sk-k"]), ManualClock(), store=open_store(url)
+    )
+    return backend, create_app(backend=backend).test_client()
+
+
+def _submit(client: FlaskClient, **overrides: Any) -> Any:
+    return client.post(API_PATH, json=valid_body(**overrides), headers=HEADERS).get_json()
+
+
+def test_two_fakes_on_one_file_share_tasks_and_never_issue_the_same_id(tmp_path: Path):
+    url = f"sqlite:///{tmp_path}/fake.db"
+    (first, one), (_, two) = _fake(url), _fake(url)  # the same seed: the same id stream
+    ids = []
+    for n in range(5):
+        ids.append(_submit(one, external_task_id=f"a{n}")["data"]["task_id"])
+        ids.append(_submit(two, external_task_id=f"b{n}")["data"]["task_id"])
+    assert len(set(ids)) == 10
+    listed = two.get(f"{API_PATH}?pageNum=1&pageSize=500", headers=HEADERS).get_json()["data"]
+    assert [task["task_id"] for task in listed] == ids[::-1]
+    assert one.get(f"{API_PATH}/b4", headers=HEADERS).get_json()["data"]["task_id"] == ids[-1]
+    refused = _submit(two, external_task_id="a0")
+    assert refused["code"] == 1201  # the other fake's external id is taken here too
+    first.advance(5)
+    third, three = _fake(url)  # a restart: the manual clock resumes at the stored time
+    assert third.now_ms() == first.now_ms()
+    assert _submit(three)["data"]["task_id"] not in ids
+
+
+def test_a_locked_store_answers_5000_naming_it_then_recovers(tmp_path: Path):
+    path = tmp_path / "fake.db"
+    url = f"sqlite:///{path}?timeout=0.05"
+    backend, client = _fake(url)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, past the busy timeout
+    answer = client.post(API_PATH, json=valid_body(), headers=HEADERS)
+    assert answer.status_code == 500
+    error = answer.get_json()
+    assert error["code"] == 5000
+    assert error["message"] == f"store {url} failed: database is locked"
+    assert backend.task_count() == 0
+    holder.execute("ROLLBACK")
+    assert _submit(client)["code"] == 0  # the fake recovered by itself
+    assert backend.task_count() == 1
+    assert backend.errors == []  # a store failure is not a bug of the fake
+
+
+def test_claims_of_a_killed_process_are_freed_when_a_store_opens(tmp_path: Path):
+    path = str(tmp_path / "fake.db")
+    store = SqliteStore(path)
+    seq = store.next_delivery_seq()
+    store.add_delivery(Delivery(seq, "t", "submitted", "http://r/h", {}, b"{}", 0, 0))
+    (claimed,) = store.claim_due(0)
+    with sqlite3.connect(path) as db:  # as if a process that is gone had claimed it
+        db.execute("UPDATE deliveries SET claimed_by = '2147483646:gone'")
+    assert store.claim_due(0) == []
+    reopened = SqliteStore(path)
+    assert reopened.claim_due(0) == [claimed]
+    assert reopened.finish(replace(claimed))
+    assert reopened.pending_deliveries() == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--store", "bogus://x"], "unknown store 'bogus://x'"),
+        (["--store", "sqlite://host/x.db"], "write sqlite:///path/to/fake.db"),
+        (["--store", "sqlite:///x.db?timeout=soon"], "timeout must be a number"),
+        (["--store", "sqlite:///x.db", "--state", "y.db"], "give --store or --state, not both"),
+    ],
+)
+def test_a_bad_store_url_is_a_one_line_error(arguments: list[str], message: str):
+    result = CliRunner().invoke(main, ["serve", "--port", "0", *arguments])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_file_that_is_no_database_is_a_one_line_error(tmp_path: Path):
+    old_state = tmp_path / "state.jsonl"
+    old_state.write_text('{"kind":"meta","version":1,"seed":1}\n' * 100)
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--state", str(old_state)])
+    assert result.exit_code == 1
+    assert f"store sqlite:///{old_state} failed: file is not a database" in result.output
+    assert "Traceback" not in result.output
