@@ -126,7 +126,7 @@ def check_refused(
         raise ContractViolation(
             "refused",
             f"{where}: accepted {what}: {answer.describe()}",
-            [Finding(f"refused:{where}", f"accepts {what} ({where})")],
+            [Finding(f"refused:{endpoint}:{what}", f"{endpoint} accepts {what}", where)],
         )
     statuses = sorted({SERVICE_CODES[c].http_status for c in codes if c in SERVICE_CODES})
     wrong = (

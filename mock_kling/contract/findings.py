@@ -27,9 +27,10 @@ class Finding:
 
     key: str
     text: str
+    example: str = ""  # where it was seen, when the text is shared by many sightings
 
     def entry(self) -> dict[str, str]:
-        return {"key": self.key, "text": self.text}
+        return {"key": self.key, "text": self.text, "example": self.example}
 
 
 def schema_finding(contract: str, error: ValidationError, path: str) -> Finding:
@@ -90,9 +91,22 @@ def age(delta_s: float) -> str:
 
 
 def merge(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sightings merged by key, in the order first seen, each with how often it was seen."""
+    """Sightings merged by key, in the order first seen, each with how often it was seen and
+    the distinct places it was seen at."""
     merged: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        seen = merged.setdefault(entry["key"], {**entry, "seen": 0})
+        seen = merged.setdefault(entry["key"], {**entry, "seen": 0, "examples": []})
         seen["seen"] += 1
+        example = entry.get("example")
+        if example and example not in seen["examples"]:
+            seen["examples"].append(example)
     return list(merged.values())
+
+
+def line(entry: dict[str, Any], shown: int = 5) -> str:
+    """'text: a, b, c ... (12 of them)' or 'text (seen 3 times)'."""
+    examples = entry.get("examples") or []
+    if examples:
+        more = f" ... ({len(examples)} of them)" if len(examples) > shown else ""
+        return f"{entry['text']}: {', '.join(examples[:shown])}{more}"
+    return entry["text"] + (f" (seen {entry['seen']} times)" if entry["seen"] > 1 else "")

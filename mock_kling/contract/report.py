@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mock_kling.contract.findings import merge
+from mock_kling.contract.findings import line, merge
 from mock_kling.contract.questions import QUESTIONS
 
 if TYPE_CHECKING:  # the report reads pytest's reports; it needs no pytest to run
@@ -49,15 +49,13 @@ class Report:
     wire: list[dict[str, Any]] = field(default_factory=list)  # seen by the meter, set at the end
 
     def differences(self) -> list[dict[str, Any]]:
-        """The distinct differences: what the wire showed first, then the checks' findings."""
-        return merge([*self.wire, *self.findings])
+        """The distinct differences: what the wire showed first, then what the round trip of one
+        create showed, then the other checks' findings."""
+        found = sorted(self.findings, key=lambda entry: "round_trip" not in entry.get("check", ""))
+        return merge([*self.wire, *found])
 
     def difference_lines(self) -> list[str]:
-        return [
-            f"{number}. {entry['text']}"
-            + (f" (seen {entry['seen']} times)" if entry["seen"] > 1 else "")
-            for number, entry in enumerate(self.differences(), 1)
-        ]
+        return [f"{number}. {line(entry)}" for number, entry in enumerate(self.differences(), 1)]
 
     def add(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -72,7 +70,7 @@ class Report:
             elif key == DRIFT and isinstance(entry, dict):
                 self.drift.append(dict(entry))
             elif key == FINDING and isinstance(entry, dict):
-                self.findings.append(dict(entry))
+                self.findings.append({**entry, "check": _check_name(report.nodeid)})
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
