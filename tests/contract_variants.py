@@ -350,7 +350,14 @@ def run_against(
     """The whole contract suite through pytest against a base URL (short polls); the finished
     process and the parsed report.json (None when none was written)."""
     root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "pytest", str(root / "contract_tests"), "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(root / "contract_tests"),
+        "-p",
+        "no:cacheprovider",
+    ]
     command += ["--kling-base-url", url, "--kling-report", str(report_dir), "-q"]
     command += ["--kling-poll-budget", "1", "--kling-poll-interval", "0.05", *options]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)

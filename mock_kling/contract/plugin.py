@@ -135,6 +135,7 @@ class SessionPlugin:
             return
         hold: Callable[[], Any] = getattr(capture, "global_and_fixture_disabled", nullcontext)
         with hold():
+            reporter.ensure_newline()
             reporter.write_line(line)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -142,9 +143,7 @@ class SessionPlugin:
             self.report.add(report)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.target is None:
-            return
-        self._gather(self.target)
+        """After pytest_sessionfinish (the report is gathered): the differences, on the console."""
         lines = self.report.difference_lines()
         if lines:
             terminalreporter.section(f"{len(lines)} differences from Kling's documented contract")
