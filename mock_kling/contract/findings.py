@@ -109,4 +109,4 @@ def line(entry: dict[str, Any], shown: int = 5) -> str:
     if examples:
         more = f" ... ({len(examples)} of them)" if len(examples) > shown else ""
         return f"{entry['text']}: {', '.join(examples[:shown])}{more}"
-    return entry["text"] + (f" (seen {entry['seen']} times)" if entry["seen"] > 1 else "")
+    return str(entry["text"]) + (f" (seen {entry['seen']} times)" if entry["seen"] > 1 else "")

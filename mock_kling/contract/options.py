@@ -110,11 +110,13 @@ def build_target(config: pytest.Config) -> Target:
     profile = value(config, "profile") or "official"
     prefix = value(config, "prefix") or profiles.get(profile).prefix
     base_url, cap = value(config, "base-url"), value(config, "max-submits")
-    probes = value(config, "allow-billable-probes")
+    allowed = value(config, "allow-billable-probes")
+    probes = None if allowed is None else SubmitBudget(allowed, PROBES_FLAG, "create probe")
     credentials = _credentials(config, profile)
     budget = None if cap is None else SubmitBudget(cap)
     if base_url is None:
-        return in_process_target(credentials, prefix, budget, _app_factory(config), profile)
+        app = _app_factory(config)
+        return in_process_target(credentials, prefix, budget, app, profile, probes)
     transport = HttpTransport(base_url, value(config, "timeout") or 30.0)
     try:
         target = Target(
@@ -123,7 +125,7 @@ def build_target(config: pytest.Config) -> Target:
             prefix=prefix,
             profile=profile,
             budget=budget,
-            probes=None if probes is None else SubmitBudget(probes, PROBES_FLAG, "create probe"),
+            probes=probes,
             name=base_url,
         )
     except requests.RequestException as exc:
@@ -170,6 +172,7 @@ def in_process_target(
     budget: SubmitBudget | None = None,
     app: Any = None,
     profile: str = "official",
+    probes: SubmitBudget | None = None,
 ) -> Target:
     """A fake on a manual clock playing vendor `profile`, called without sockets (or `app`, any
     WSGI app)."""
@@ -181,7 +184,13 @@ def in_process_target(
     transport: Transport = WsgiTransport(app, on_close)
     prefix = prefix or profiles.get(profile).prefix
     return Target(
-        transport, credentials, prefix=prefix, profile=profile, budget=budget, in_process=True
+        transport,
+        credentials,
+        prefix=prefix,
+        profile=profile,
+        budget=budget,
+        probes=probes,
+        in_process=True,
     )
 
 

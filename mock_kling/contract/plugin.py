@@ -151,11 +151,12 @@ class SessionPlugin:
                 terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        target, self.target = self.target, None
+        target = self.target
         if target is None:
             return
         self._gather(target)
         target.close()
+        self.target = None
         folder = value(self.config, "report")
         if folder is not None and not hasattr(self.config, "workerinput"):
             self.report.write(Path(folder))
