@@ -42,7 +42,7 @@ def test_one_broken_rule_is_refused(kit: Kit, mutation: Mutation) -> None:
         pytest.skip(f"{mutation.rule!r} is not a rule of the {kit.target.profile} profile")
     kit.target.meter.probes.require(1)
     first: list[str] = []
-    failure = kit.first_failure()
+    failure = kit.first_failure(always=True)
 
     @settings(kit.settings, max_examples=1 if kit.bills else kit.settings.max_examples)
     @given(create_requests(kit.shape(), max_images=2))

@@ -39,9 +39,10 @@ class Kit:
         """Does an accepted create cost money here (any target but the fake)?"""
         return not self.target.is_fake
 
-    def first_failure(self) -> FirstFailure:
-        """Keeps Hypothesis from re-sending a failing example's create where creates bill."""
-        return FirstFailure(self.bills)
+    def first_failure(self, always: bool = False) -> FirstFailure:
+        """Keeps Hypothesis from re-sending a failing example's create where creates bill (or
+        `always`: examples of image bodies too large to print and not worth shrinking)."""
+        return FirstFailure(always or self.bills)
 
     @property
     def callbacks_reachable(self) -> bool:
