@@ -1,6 +1,7 @@
 """Auth: missing, malformed, wrongly signed, expired and not-yet-valid tokens get their codes, on
-every endpoint. Free: a create with a bad token also lacks its prompt, so even a server that let
-the token in would refuse it, not bill it."""
+every endpoint. List and query are free; a create with a bad token is a create probe (a server
+that let the token in might bill it, even without a prompt where prompt is optional), so on a
+paid target it needs --kling-allow-billable-probes."""
 
 from __future__ import annotations
 
@@ -80,8 +81,11 @@ def send(target: Target, endpoint: str, header: str | None) -> Answer:
     if endpoint == "query":
         path = target.api_path("/999999999999999999")
         return target.request("GET", path, headers, auth=header is not None)
-    body = {"image_list": [{"image": "https://example.com/a.png"}]}  # no prompt: never billable
-    return target.request("POST", target.api_path(), headers, json=body, auth=header is not None)
+    body = {"image_list": [{"image": "https://example.com/a.png"}]}
+    with target.meter.probing():
+        return target.request(
+            "POST", target.api_path(), headers, json=body, auth=header is not None
+        )
 
 
 @pytest.mark.cost(0)

@@ -14,6 +14,10 @@ from mock_kling.contract.lifecycle import MAX_TASKS, lifecycle_machine
 def test_lifecycle(kit: Kit) -> None:
     kit.target.budget.require(1)
     examples = kit.settings.max_examples if kit.target.can_advance else 1  # wall-clock waits
-    run_state_machine_as_test(
-        lifecycle_machine(kit), settings=settings(kit.settings, max_examples=examples)
+    failure = kit.first_failure()
+    machine = lifecycle_machine(kit, failure)
+    failure.run(
+        lambda: run_state_machine_as_test(
+            machine, settings=settings(kit.settings, max_examples=examples)
+        )
     )

@@ -229,3 +229,137 @@ def run_suite(
     command += ["--kling-report", str(report_dir), "-p", "no:cacheprovider", "-q", *options]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
     return result, json.loads((report_dir / "report.json").read_text())
+
+
+# --- a loose target: an independent server speaking a loose version of the reseller API --------
+
+LOOSE_TASK_ID = "861302221119913984"
+LOOSE_AGE_DAYS = 263
+
+
+class LooseTarget:
+    """An http.server on 127.0.0.1:0 answering static examples: any bearer accepted, no
+    request_id in the create answer, one fixed task_id, tasks that cannot be queried and never
+    leave submitted, timestamps 263 days old, errors as problem+json with 422 and 415. It counts
+    the create requests it gets and those it accepts (each a paid task on a real API)."""
+
+    def __init__(self) -> None:
+        import threading
+        import time
+        from http.server import ThreadingHTTPServer
+
+        self.creates = 0
+        self.accepted = 0
+        self.stamp = int((time.time() - LOOSE_AGE_DAYS * 86400) * 1000)
+        self._lock = threading.Lock()
+        handler = _loose_handler(self)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def task(self) -> dict[str, Any]:
+        return {
+            "task_id": LOOSE_TASK_ID,
+            "task_status": "submitted",
+            "task_info": {},
+            "created_at": self.stamp,
+            "updated_at": self.stamp,
+        }
+
+    def answer(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, str, Any]:
+        """(status, content type, JSON body) for one request."""
+        route, _, query = path.partition("?")
+        if route.startswith("/__mock__/"):
+            return 404, "text/plain", "not found"
+        if not str(headers.get("Authorization", "")).startswith("Bearer"):
+            return _problem(401, "Unauthorized", "missing bearer token")
+        base = "/v1/videos/multi-image2video"
+        if route.rstrip("/") == base and method == "POST":
+            return self._create(headers, body)
+        if route == base and method == "GET":
+            return self._list(query)
+        if route.startswith(base + "/") and method == "GET":
+            return _problem(404, "Not Found", "no such task")
+        return _problem(404, "Not Found", "no such route")
+
+    def _create(self, headers: Any, body: bytes) -> tuple[int, str, Any]:
+        with self._lock:
+            self.creates += 1
+        if not str(headers.get("Content-Type", "")).startswith("application/json"):
+            return _problem(415, "Unsupported Media Type", "send JSON")
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return _problem(400, "Bad Request", "malformed JSON")
+        images = parsed.get("image_list") if isinstance(parsed, dict) else None
+        if not isinstance(images, list) or not images:
+            return _problem(422, "Unprocessable Entity", "image_list is required")
+        with self._lock:
+            self.accepted += 1
+        return 200, "application/json", {"code": 0, "message": "SUCCEED", "data": self.task()}
+
+    def _list(self, query: str) -> tuple[int, str, Any]:
+        from urllib.parse import parse_qs
+
+        params = parse_qs(query)
+        for name, high in (("pageNum", 1000), ("pageSize", 500)):
+            raw = params.get(name, ["1"])[0]
+            if not raw.isdigit() or not 1 <= int(raw) <= high:
+                return _problem(422, "Unprocessable Entity", f"{name} out of range")
+        body = {"code": 0, "message": "SUCCEED", "request_id": "static", "data": [self.task()]}
+        return 200, "application/json", body
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[int, str, Any]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return status, "application/problem+json", body
+
+
+def _loose_handler(target: LooseTarget) -> Any:
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, kind, answer = target.answer(self.command, self.path, self.headers, body)
+            raw = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def run_against(
+    url: str, report_dir: Path, *options: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    """The whole contract suite through pytest against a base URL (short polls); the finished
+    process and the parsed report.json (None when none was written)."""
+    root = Path(__file__).resolve().parent.parent
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(root / "contract_tests"),
+        "-p",
+        "no:cacheprovider",
+    ]
+    command += ["--kling-base-url", url, "--kling-report", str(report_dir), "-q"]
+    command += ["--kling-poll-budget", "1", "--kling-poll-interval", "0.05", *options]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    report = report_dir / "report.json"
+    return result, json.loads(report.read_text()) if report.is_file() else None

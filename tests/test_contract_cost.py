@@ -1,5 +1,6 @@
-"""Cost control: against a target that is not a fake, the suite spends no accepted submit unless
-allowed, skips what needs more with a clear reason, and never goes over the cap."""
+"""Cost control: against a target that is not a fake, the suite sends no create request unless
+allowed (submits by --kling-max-submits, create probes by --kling-allow-billable-probes), skips
+what needs more with a clear reason, and never goes over the cap."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
     result, report = _run(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert report["meta"]["accepted_submits"] == 0
+    assert report["meta"]["create_requests_sent"] == 0
     assert "not a mock-kling fake" in report["meta"]["target"]
     assert report["meta"]["hypothesis_profile"] == "remote"
     checks = {check["check"]: check for check in report["checks"]}
@@ -28,9 +30,22 @@ def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
     assert positive["outcome"] == "skipped"
     assert positive["message"].startswith("needs 1 accepted submit; --kling-max-submits allows 0")
     assert checks["test_lifecycle.py::test_lifecycle"]["outcome"] == "skipped"
-    free = checks["test_negative.py::test_one_broken_rule_is_refused[prompt-missing]"]
-    assert free["outcome"] == "passed"
+    probe = checks["test_negative.py::test_one_broken_rule_is_refused[prompt-missing]"]
+    assert probe["outcome"] == "skipped"
+    assert "--kling-allow-billable-probes allows 0 more" in probe["message"]
     assert checks["test_auth.py::test_bad_token_is_refused[expired-list]"]["outcome"] == "passed"
+    assert checks["test_auth.py::test_bad_token_is_refused[expired-create]"]["outcome"] == "skipped"
+
+
+@pytest.mark.slow
+def test_billable_probes_run_when_allowed(tmp_path: Path) -> None:
+    result, report = _run(tmp_path, "--kling-allow-billable-probes", "100")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert report["meta"]["accepted_submits"] == 0  # the target refuses them, as documented
+    assert report["meta"]["create_requests_sent"] > 0
+    checks = {check["check"]: check for check in report["checks"]}
+    probe = checks["test_negative.py::test_one_broken_rule_is_refused[prompt-missing]"]
+    assert probe["outcome"] == "passed"
 
 
 @pytest.mark.slow

@@ -17,10 +17,22 @@ def send_create(
     data: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
-    """POST a create request as is (no checks); an accepted one is counted against the budget."""
-    answer = target.request("POST", target.api_path(), headers=headers, json=body, data=data)
-    target.budget.count(answer.status == 200 and answer.code == 0)
-    return answer
+    """POST a create request as is (no checks); the target's meter counts it and may refuse to
+    send it (a skip) when the cap is reached."""
+    return target.request("POST", target.api_path(), headers=headers, json=body, data=data)
+
+
+def send_probe(
+    target: Target,
+    body: Any = None,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """POST a create request meant to be refused: a probe, under its own cap on a paid target
+    (a target looser than the docs may accept, and bill, it)."""
+    with target.meter.probing():
+        return send_create(target, body, data=data, headers=headers)
 
 
 def submit(target: Target, body: dict[str, Any], where: str) -> dict[str, Any]:

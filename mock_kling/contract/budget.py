@@ -1,4 +1,5 @@
-"""The cap on accepted submits: every accepted create on a real API is a paid task."""
+"""The caps on creates: accepted submits (each a paid task on a real API) and create probes that
+a target looser than the docs may bill."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import unittest
 
 
 class BudgetExhausted(unittest.SkipTest):
-    """A check needs more accepted submits than the cap leaves. The pytest plugin reports it as a
-    skip with this reason; being a SkipTest, Hypothesis re-raises it instead of shrinking it."""
+    """A check needs a create the caps do not allow. The pytest plugin reports it as a skip with
+    this reason; being a SkipTest, Hypothesis re-raises it instead of shrinking it."""
 
 
 class SubmitBudget:
-    """Counts accepted submits against a cap (None: unlimited, as for the fake)."""
+    """Counts creates against a cap (None: unlimited, as for the fake). `flag` names the option
+    that sets the cap; `what` says what is counted."""
 
-    def __init__(self, cap: int | None) -> None:
+    def __init__(
+        self, cap: int | None, flag: str = "--kling-max-submits", what: str = "accepted submit"
+    ) -> None:
         self.cap = cap
         self.accepted = 0
+        self.flag = flag
+        self.what = what
 
     @property
     def remaining(self) -> int | None:
@@ -26,15 +32,15 @@ class SubmitBudget:
         return remaining is None or remaining >= count
 
     def require(self, count: int) -> None:
-        """Raise BudgetExhausted (a skip) unless `count` more submits may be accepted."""
+        """Raise BudgetExhausted (a skip) unless `count` more may be counted."""
         if not self.allows(count):
             raise BudgetExhausted(
-                f"needs {count} accepted submit{'s' if count != 1 else ''}; "
-                f"--kling-max-submits allows {self.remaining} more (cap {self.cap})"
+                f"needs {count} {self.what}{'s' if count != 1 else ''}; "
+                f"{self.flag} allows {self.remaining} more (cap {self.cap})"
             )
 
     def affordable(self, wanted: int) -> int:
-        """How many of `wanted` one-submit examples fit in what is left."""
+        """How many of `wanted` one-create examples fit in what is left."""
         remaining = self.remaining
         return wanted if remaining is None else min(wanted, remaining)
 

@@ -8,6 +8,12 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, relevance
 
+from mock_kling.contract.findings import (
+    Finding,
+    media_finding,
+    schema_finding,
+    status_finding,
+)
 from mock_kling.contract.transport import Answer
 from mock_kling.contracts import derived
 from mock_kling.core.errors import SERVICE_CODES
@@ -19,12 +25,19 @@ UNKNOWN_RESOURCE_CODES = frozenset({1201, 1203})
 
 
 class ContractViolation(AssertionError):
-    """A target broke a rule; `check` names it (e.g. "query_response", "lifecycle.forward")."""
+    """A target broke a rule; `check` names it (e.g. "query_response", "lifecycle.forward");
+    `findings` are the differences it shows, for the report's list (default: the rule and the
+    detail)."""
 
-    def __init__(self, check: str, detail: str) -> None:
+    def __init__(self, check: str, detail: str, findings: Iterable[Finding] = ()) -> None:
         super().__init__(f"{check}: {detail}")
         self.check = check
         self.detail = detail
+        self.findings = tuple(findings) or (Finding(f"{check}:{detail}", f"{check}: {detail}"),)
+
+    def adding(self, *findings: Finding) -> ContractViolation:
+        """The same violation with more findings first."""
+        return ContractViolation(self.check, self.detail, (*findings, *self.findings))
 
 
 def json_path(parts: Iterable[str | int]) -> str:
@@ -37,14 +50,29 @@ def json_path(parts: Iterable[str | int]) -> str:
 def schema_errors(body: Any, contract: str, profile: str = "official", limit: int = 3) -> list[str]:
     """The contract's complaints about `body` (as vendor `profile` documents the contract), most
     relevant first, each with its JSON path."""
-    errors = sorted(derived.validator(profile, contract).iter_errors(body), key=relevance)
-    return [f"at {json_path(e.absolute_path)}: {_describe(e)}" for e in errors[:limit]]
+    return [
+        f"at {json_path(e.absolute_path)}: {_describe(e)}"
+        for e in _errors(body, contract, profile)[:limit]
+    ]
+
+
+def schema_findings(body: Any, contract: str, profile: str = "official") -> list[Finding]:
+    """Every complaint of the contract about `body`, as findings."""
+    return [
+        schema_finding(contract, e, json_path(e.absolute_path))
+        for e in _errors(body, contract, profile)
+    ]
 
 
 def check_conforms(body: Any, contract: str, where: str, profile: str = "official") -> None:
     errors = schema_errors(body, contract, profile)
     if errors:
-        raise ContractViolation(contract, f"{where}: " + "; ".join(errors))
+        found = schema_findings(body, contract, profile)
+        raise ContractViolation(contract, f"{where}: " + "; ".join(errors), found)
+
+
+def _errors(body: Any, contract: str, profile: str) -> list[ValidationError]:
+    return sorted(derived.validator(profile, contract).iter_errors(body), key=relevance)
 
 
 def check_answer(answer: Answer, endpoint: str, where: str, profile: str = "official") -> None:
@@ -52,9 +80,18 @@ def check_answer(answer: Answer, endpoint: str, where: str, profile: str = "offi
     HTTP status that Kling's table gives its code."""
     if answer.status >= 500:
         raise ContractViolation("server_error", f"{where}: {answer.describe()}: {_excerpt(answer)}")
-    if answer.mimetype != "application/json" or answer.body is None:
+    if answer.body is None:
         raise ContractViolation(
-            "content_type", f"{where}: expected a JSON body, got {answer.describe()}"
+            "content_type",
+            f"{where}: expected a JSON body, got {answer.describe()}: {_excerpt(answer)}",
+            [media_finding(answer)],
+        )
+    if answer.mimetype != "application/json":
+        raise ContractViolation(
+            "content_type",
+            f"{where}: expected Content-Type application/json, got {answer.describe()} "
+            f"with the JSON body {_excerpt(answer)}",
+            [media_finding(answer)],
         )
     if 200 <= answer.status < 300:
         check_conforms(answer.body, CONTRACT_OF[endpoint], where, profile)
@@ -86,13 +123,27 @@ def check_refused(
 ) -> None:
     """An invalid request: never 2xx, never 5xx; a 4xx error envelope with a code of `codes`."""
     if answer.status < 300:
-        raise ContractViolation("refused", f"{where}: accepted {what}: {answer.describe()}")
-    check_answer(answer, endpoint, where, profile)
+        raise ContractViolation(
+            "refused",
+            f"{where}: accepted {what}: {answer.describe()}",
+            [Finding(f"refused:{endpoint}:{what}", f"{endpoint} accepts {what}", where)],
+        )
+    statuses = sorted({SERVICE_CODES[c].http_status for c in codes if c in SERVICE_CODES})
+    wrong = (
+        [status_finding(answer, what, statuses[0], _alternatives(codes))]
+        if len(statuses) == 1 and answer.status != statuses[0]
+        else []
+    )
+    try:
+        check_answer(answer, endpoint, where, profile)
+    except ContractViolation as violation:
+        raise violation.adding(*wrong) from None
     if answer.code not in codes:
         raise ContractViolation(
             "error_code",
             f"{where}: expected code {_alternatives(codes)}, got {answer.describe()}: "
             f"{_message(answer)}",
+            wrong,
         )
 
 
@@ -103,6 +154,12 @@ def _check_status_of_code(answer: Answer, where: str) -> None:
             "status_of_code",
             f"{where}: code {answer.code} goes with HTTP {row.http_status} in Kling's table, "
             f"got HTTP {answer.status}",
+            [
+                Finding(
+                    f"status_of_code:{answer.code}:{answer.status}",
+                    f"code {answer.code} comes with HTTP {answer.status}, not {row.http_status}",
+                )
+            ],
         )
 
 

@@ -27,6 +27,7 @@ _FORWARDED = (
     ("profile", "--kling-profile"),
     ("prefix", "--kling-prefix"),
     ("max_submits", "--kling-max-submits"),
+    ("allow_billable_probes", "--kling-allow-billable-probes"),
     ("report", "--kling-report"),
     ("public_url", "--kling-public-url"),
     ("poll_budget", "--kling-poll-budget"),
@@ -68,6 +69,12 @@ def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Pat
     "--max-submits",
     type=click.IntRange(min=0),
     help="Cap on accepted (paid) submits [KLING_MAX_SUBMITS]; default 0 for a real API.",
+)
+@click.option(
+    "--allow-billable-probes",
+    type=click.IntRange(min=0),
+    help="Create requests meant to be refused (negative, auth) that may be sent to a real API; "
+    "a target looser than the docs may bill each [KLING_ALLOW_BILLABLE_PROBES]; default 0.",
 )
 @click.option(
     "--report", type=click.Path(file_okay=False), help="Report folder [KLING_REPORT_DIR]."

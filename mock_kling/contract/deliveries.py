@@ -16,6 +16,8 @@ def wait_for_deliveries(kit: Kit, task: TaskHistory) -> list[Delivery]:
     on a manual clock has delivered everything due when its clock advance returned."""
     assert task.callback_key is not None
     timeout = 0.2 if kit.target.can_advance else kit.poll_budget_s
+    if not kit.target.can_advance:
+        kit.progress(f"task {task.task_id}: waiting up to {timeout:.0f} s for its callbacks")
 
     def done(deliveries: list[Delivery]) -> bool:
         last = deliveries[-1].body if deliveries else None

@@ -6,12 +6,14 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hypothesis import settings as Settings
 
+from mock_kling.contract.first_failure import FirstFailure
 from mock_kling.contract.local_server import LocalServer
 from mock_kling.contract.report import Recorder
 from mock_kling.contract.target import Target
@@ -30,6 +32,17 @@ class Kit:
     recorder: Recorder = field(default_factory=Recorder)
     poll_budget_s: float = 600.0
     poll_interval_s: float = 5.0
+    progress: Callable[[str], None] = field(default=lambda line: None)
+
+    @property
+    def bills(self) -> bool:
+        """Does an accepted create cost money here (any target but the fake)?"""
+        return not self.target.is_fake
+
+    def first_failure(self, always: bool = False) -> FirstFailure:
+        """Keeps Hypothesis from re-sending a failing example's create where creates bill (or
+        `always`: examples of image bodies too large to print and not worth shrinking)."""
+        return FirstFailure(always or self.bills)
 
     @property
     def callbacks_reachable(self) -> bool:

@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from mock_kling.contract.api import list_tasks, query_task, submit
 from mock_kling.contract.checks import ContractViolation
 from mock_kling.contract.deliveries import check_deliveries, wait_for_deliveries
+from mock_kling.contract.first_failure import FirstFailure
 from mock_kling.contract.history import TaskHistory
 from mock_kling.contract.kit import Kit
 from mock_kling.contract.masking import mask_urls
@@ -34,22 +35,29 @@ Method = TypeVar("Method", bound=Callable[..., None])
 
 
 def _step(method: Method) -> Method:
-    """Mark the machine as failed when a rule raises, so teardown does not pile on."""
+    """Mark the machine as failed when a rule raises, so teardown does not pile on; where the
+    first failure is kept (a paid target), do nothing once one is."""
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self.failure.halted:
+            return
         try:
-            method(self, *args, **kwargs)
+            with self.failure.guard():
+                method(self, *args, **kwargs)
         except BaseException:
             self.failed = True
             raise
+        self.failed = self.failed or self.failure.halted
 
     return cast(Method, run)
 
 
-def lifecycle_machine(kit: Kit) -> type[RuleBasedStateMachine]:
-    """A state machine class bound to `kit` (Hypothesis builds one instance per example)."""
+def lifecycle_machine(kit: Kit, failure: FirstFailure | None = None) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to `kit` (Hypothesis builds one instance per example);
+    `failure` keeps the first violation where a re-run would re-send paid creates."""
     target = kit.target
+    kept = failure or FirstFailure(False)
     plans = FAKE_PLANS if target.is_fake else ("",)
     keys = itertools.count(1)
 
@@ -59,10 +67,12 @@ def lifecycle_machine(kit: Kit) -> type[RuleBasedStateMachine]:
             self.tasks: list[TaskHistory] = []
             self.endless: set[str] = set()
             self.failed = False
+            self.failure = kept
             if target.can_advance:
                 target.reset()  # a fake on a manual clock is a test server: start clean
 
         @initialize(plan=st.sampled_from(plans), external=st.booleans(), callback=st.booleans())
+        @_step
         def first_submit(self, plan: str, external: bool, callback: bool) -> None:
             """Every example has at least one task (budget permitting)."""
             if target.budget.allows(1):
@@ -140,6 +150,10 @@ def lifecycle_machine(kit: Kit) -> type[RuleBasedStateMachine]:
         def teardown(self) -> None:
             if not self.tasks or self.failed:
                 return
+            with self.failure.guard():
+                self._to_the_end()
+
+        def _to_the_end(self) -> None:
             follow_to_end(kit, self.tasks, "lifecycle: to the end", self.endless)
             kit.pass_time(60.0)  # terminal states must stick
             for task in self.tasks:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from mock_kling.contract.budget import SubmitBudget
 from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.target import Target
+from mock_kling.contract.target import PREFIXES, PROBES_FLAG, Target
 from mock_kling.contract.transport import HttpTransport, Transport, WsgiTransport
 from mock_kling.core import profiles
 from mock_kling.core.clock import ManualClock
@@ -47,6 +48,13 @@ OPTIONS = (
         "max-submits",
         "KLING_MAX_SUBMITS",
         "Cap on accepted (paid) submits; default 0 for a remote API, unlimited for the fake.",
+        type=int,
+    ),
+    Option(
+        "allow-billable-probes",
+        "KLING_ALLOW_BILLABLE_PROBES",
+        "Create requests meant to be refused (negative, auth) that may be sent to a real API: a "
+        "target looser than the docs may accept and bill each one; default 0.",
         type=int,
     ),
     Option("report", "KLING_REPORT_DIR", "Write report.json and report.md into this folder."),
@@ -102,21 +110,60 @@ def build_target(config: pytest.Config) -> Target:
     profile = value(config, "profile") or "official"
     prefix = value(config, "prefix") or profiles.get(profile).prefix
     base_url, cap = value(config, "base-url"), value(config, "max-submits")
+    allowed = value(config, "allow-billable-probes")
+    probes = None if allowed is None else SubmitBudget(allowed, PROBES_FLAG, "create probe")
     credentials = _credentials(config, profile)
     budget = None if cap is None else SubmitBudget(cap)
     if base_url is None:
-        return in_process_target(credentials, prefix, budget, _app_factory(config), profile)
+        app = _app_factory(config)
+        return in_process_target(credentials, prefix, budget, app, profile, probes)
     transport = HttpTransport(base_url, value(config, "timeout") or 30.0)
-    target = Target(
-        transport, credentials, prefix=prefix, profile=profile, budget=budget, name=base_url
-    )
+    try:
+        target = Target(
+            transport,
+            credentials,
+            prefix=prefix,
+            profile=profile,
+            budget=budget,
+            probes=probes,
+            name=base_url,
+        )
+    except requests.RequestException as exc:
+        transport.close()
+        raise pytest.UsageError(f"cannot reach {base_url}: {_reason(exc)}") from None
     if not target.is_fake and _missing(config):
         target.close()
         raise pytest.UsageError(
             f"{base_url} is not a mock-kling fake: give credentials, KLING_ACCESS_KEY + "
             "KLING_SECRET_KEY (JWT) or KLING_API_KEY"
         )
+    _check_prefix(target, base_url)
     return target
+
+
+def _check_prefix(target: Target, base_url: str) -> None:
+    """A list request (free) under the prefix must find the endpoint: a 404 or 405 there means
+    the prefix is wrong; the other prefixes are tried to say which one answers."""
+    if target.request("GET", target.api_path()).status not in (404, 405):
+        return
+    others = [p for p in PREFIXES if p != target.prefix]
+    found = [p for p in others if _answers(target, p)]
+    target.close()
+    hint = f"; {found[0]} answers: give --kling-prefix {found[0]}" if found else ""
+    raise pytest.UsageError(
+        f"{base_url}{target.api_path()} is not found (HTTP 404/405): wrong prefix "
+        f"{target.prefix} (--kling-prefix, or --kling-profile for a reseller){hint}"
+    )
+
+
+def _answers(target: Target, prefix: str) -> bool:
+    path = prefix + target.api_path().removeprefix(target.prefix)
+    return target.request("GET", path).status not in (404, 405)
+
+
+def _reason(exc: requests.RequestException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def in_process_target(
@@ -125,6 +172,7 @@ def in_process_target(
     budget: SubmitBudget | None = None,
     app: Any = None,
     profile: str = "official",
+    probes: SubmitBudget | None = None,
 ) -> Target:
     """A fake on a manual clock playing vendor `profile`, called without sockets (or `app`, any
     WSGI app)."""
@@ -136,7 +184,13 @@ def in_process_target(
     transport: Transport = WsgiTransport(app, on_close)
     prefix = prefix or profiles.get(profile).prefix
     return Target(
-        transport, credentials, prefix=prefix, profile=profile, budget=budget, in_process=True
+        transport,
+        credentials,
+        prefix=prefix,
+        profile=profile,
+        budget=budget,
+        probes=probes,
+        in_process=True,
     )
 
 

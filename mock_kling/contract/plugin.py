@@ -1,28 +1,36 @@
-"""The contract suite's pytest plugin: its options, fixtures, cheap-first ordering and report.
+"""The contract suite's pytest plugin: its options, the session's target (checked once, up front),
+fixtures, cheap-first ordering, progress lines and the report.
 
 Load it by name, never through an entry point: `pytest -p mock_kling.contract.plugin` (the
 suite's own `conftest.py` and `mock-kling contract` do). A check is a test that uses the `kit`
-fixture or carries `@pytest.mark.cost(n)`, the accepted (paid) submits it may need on a real API.
-`pytest_collection_modifyitems` sorts the checks by that number, stably, in the slots they already
-hold (other tests keep their places), so free checks (auth, negative fuzzing, unknown ids) run
-before the ones that spend the budget; the report gathers the checks' results."""
+fixture or carries `@pytest.mark.cost(n)`, the accepted (paid) submits it may need on a real API
+(`cost(n, first=True)`: before the others of that cost). `pytest_collection_modifyitems` sorts
+the checks by that number, stably, in the slots they already hold (other tests keep their
+places), so free checks run before the ones that spend the budget. The target is built when the
+session starts: a usage mistake (no credentials for a real API, an unreachable URL, a wrong
+prefix) stops the session there with one message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mock_kling.contract import hypothesis_profiles as profiles
 from mock_kling.contract.budget import BudgetExhausted
+from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.findings import wire_findings
 from mock_kling.contract.kit import Kit
 from mock_kling.contract.local_server import LocalServer
 from mock_kling.contract.options import add_options, build_target, value
-from mock_kling.contract.report import Recorder, Report
+from mock_kling.contract.report import FINDING, Recorder, Report
 from mock_kling.contract.target import Target
 
 CHECK = "kling_check"  # the keyword that marks a check, in its item and in its reports
+_SESSION = "kling-contract-session"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,17 +39,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "cost(n): accepted (paid) submits the check may need; cheap checks run first"
+        "markers",
+        "cost(n, first=False): accepted (paid) submits the check may need; cheap checks run first",
     )
     if getattr(config.option, "numprocesses", None) and value(config, "max-submits"):
         raise pytest.UsageError("the submit cap is counted per process: run without -n")
-    config.pluginmanager.register(ReportPlugin(config), "kling-contract-report")
+    config.pluginmanager.register(SessionPlugin(config), _SESSION)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    base_url = value(config, "base-url")
-    where = base_url or "an in-process mock-kling fake"
-    return f"kling contract target: {where}; hypothesis profile {_profile(config)}"
+    session = _session(config)
+    where = value(config, "base-url") or "an in-process mock-kling fake"
+    described = session.target.describe() if session.target is not None else where
+    return f"kling contract target: {where}; hypothesis profile {session.profile}\n  {described}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,18 +64,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """A check the submit cap cannot pay for is skipped, with the budget's reason."""
+    """A check the caps cannot pay for is skipped, with the budget's reason; a violation leaves
+    its findings (the differences it shows) in the item's properties for the report."""
     try:
         return (yield)
     except BudgetExhausted as exc:
         pytest.skip(str(exc))
+    except ContractViolation as violation:
+        item.user_properties.extend((FINDING, f.entry()) for f in violation.findings)
+        raise
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config) -> Iterator[Target]:
-    target = build_target(pytestconfig)
-    yield target
-    target.close()
+def target(pytestconfig: pytest.Config) -> Target:
+    return _session(pytestconfig).require_target()
 
 
 @pytest.fixture(scope="session")
@@ -76,63 +88,107 @@ def local_server(pytestconfig: pytest.Config) -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def kit(request: pytest.FixtureRequest, target: Target, local_server: LocalServer) -> Iterator[Kit]:
+def kit(request: pytest.FixtureRequest, target: Target, local_server: LocalServer) -> Kit:
     config = request.config
-    profile = _profile(config, target)
-    recorder = Recorder(request.node.user_properties)
-    yield Kit(
+    session = _session(config)
+    return Kit(
         target,
-        profiles.get(profile),
+        profiles.get(session.profile),
         local_server,
-        recorder,
+        Recorder(request.node.user_properties),
         poll_budget_s=value(config, "poll-budget") or 600.0,
         poll_interval_s=value(config, "poll-interval") or 5.0,
+        progress=session.progress,
     )
-    meta: dict[str, object] = {
-        "target": target.describe(),
-        "hypothesis_profile": profile,
-        "accepted_submits": target.budget.accepted,
-    }
-    note = target.credentials.short_secret_note()
-    if note is not None:
-        meta["note"] = note
-    recorder.properties.append(("kling_meta", meta))
 
 
-class ReportPlugin:
-    """Gathers the checks' test reports; writes report.json/report.md to --kling-report."""
+class SessionPlugin:
+    """The session's target (built and checked at its start, closed at its end), the Hypothesis
+    profile named the same everywhere, and the report, written to --kling-report."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.report = Report()
+        self.target: Target | None = None
+
+    @property
+    def profile(self) -> str:
+        remote = value(self.config, "base-url") is not None
+        if self.target is not None:
+            remote = not self.target.is_fake
+        return profiles.choose(self.config.getoption("hypothesis_profile", None), remote)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.target = build_target(self.config)  # a usage mistake: one UsageError, exit 4
+
+    def require_target(self) -> Target:
+        if self.target is None:
+            self.target = build_target(self.config)
+        return self.target
+
+    def progress(self, line: str) -> None:
+        """A line on the terminal now, even while output is captured (long waits)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        hold: Callable[[], Any] = getattr(capture, "global_and_fixture_disabled", nullcontext)
+        with hold():
+            reporter.ensure_newline()
+            reporter.write_line(line)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if CHECK in report.keywords:
             self.report.add(report)
-            for key, entry in report.user_properties:
-                if key == "kling_meta" and isinstance(entry, dict):
-                    self.report.meta.update(entry)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """After pytest_sessionfinish (the report is gathered): the differences, on the console."""
+        lines = self.report.difference_lines()
+        if lines:
+            terminalreporter.section(f"{len(lines)} differences from Kling's documented contract")
+            for line in lines:
+                terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        folder = value(self.config, "report")
-        if folder is None or hasattr(self.config, "workerinput"):
+        target = self.target
+        if target is None:
             return
-        self.report.meta.setdefault("target", value(self.config, "base-url") or "in-process fake")
-        self.report.meta.setdefault("hypothesis_profile", _profile(self.config))
-        self.report.write(Path(folder))
+        self._gather(target)
+        target.close()
+        self.target = None
+        folder = value(self.config, "report")
+        if folder is not None and not hasattr(self.config, "workerinput"):
+            self.report.write(Path(folder))
+
+    def _gather(self, target: Target) -> None:
+        meter = target.meter
+        self.report.wire = [f.entry() for f in wire_findings(meter)]
+        self.report.meta.update(
+            target=target.describe(),
+            hypothesis_profile=self.profile,
+            accepted_submits=meter.accepted,
+            accepted_create_probes=meter.accepted_probes,
+            create_requests_sent=meter.sent,
+        )
+        note = target.credentials.short_secret_note()
+        if note is not None:
+            self.report.meta["note"] = note
 
 
-def _profile(config: pytest.Config, target: Target | None = None) -> str:
-    remote = value(config, "base-url") is not None
-    if target is not None:
-        remote = not target.is_fake
-    return profiles.choose(config.getoption("hypothesis_profile", None), remote)
+def _session(config: pytest.Config) -> SessionPlugin:
+    plugin = config.pluginmanager.get_plugin(_SESSION)
+    assert isinstance(plugin, SessionPlugin)
+    return plugin
 
 
 def _is_check(item: pytest.Item) -> bool:
     return "kit" in getattr(item, "fixturenames", ()) or item.get_closest_marker("cost") is not None
 
 
-def _cost(item: pytest.Item) -> float:
+def _cost(item: pytest.Item) -> tuple[float, int]:
     marker = item.get_closest_marker("cost")
-    return float(marker.args[0]) if marker is not None and marker.args else 0.0
+    if marker is None:
+        return (0.0, 1)
+    cost = float(marker.args[0]) if marker.args else 0.0
+    return (cost, 0 if marker.kwargs.get("first") else 1)

@@ -32,7 +32,7 @@ def follow_to_end(
     """Query until every task (but the `endless` ids) has ended, moving the fake's clock `step_s`
     at a time or polling a remote target; a violation if one does not end."""
     pending = [task for task in tasks if task.task_id not in endless]
-    deadline, waited = kit.deadline(), 0.0
+    deadline, waited, started = kit.deadline(), 0.0, time.monotonic()
     while True:
         for task in pending:
             look(kit, task, where)
@@ -47,6 +47,10 @@ def follow_to_end(
             waited += step_s
         else:
             threading.Event().wait(kit.poll_interval_s)
+            for task in pending:
+                kit.progress(
+                    f"task {task.task_id}: {task.status} for {time.monotonic() - started:.0f} s"
+                )
     if pending:
         budget = (
             f"{FAKE_LIMIT_S:.0f} s of fake time"

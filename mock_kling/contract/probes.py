@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mock_kling.contract.api import send_create, send_list, send_query, submit
+from mock_kling.contract.api import send_create, send_list, send_probe, send_query, submit
 from mock_kling.contract.history import TaskHistory
 from mock_kling.contract.kit import Kit
 from mock_kling.contract.polling import follow_to_end
@@ -102,7 +102,7 @@ def wrong_method_and_path(kit: Kit) -> list[Exchange]:
     target = kit.target
     put = target.request("PUT", target.api_path(), json={})
     unknown = target.request("GET", f"{target.prefix}/videos/no-such-endpoint")
-    malformed = send_create(target, data=b"{", headers={"Content-Type": "application/json"})
+    malformed = send_probe(target, data=b"{", headers={"Content-Type": "application/json"})
     return [
         _get("PUT create path", "other", put),
         _get("GET unknown path", "other", unknown),
@@ -112,6 +112,11 @@ def wrong_method_and_path(kit: Kit) -> list[Exchange]:
 
 def _create(label: str, body: dict[str, Any]) -> Run:
     return lambda kit: [_get(label, "create", send_create(kit.target, body))]
+
+
+def _probe(label: str, body: dict[str, Any]) -> Run:
+    """A create meant to be refused (a probe: under its own cap on a paid target)."""
+    return lambda kit: [_get(label, "create", send_probe(kit.target, body))]
 
 
 def duplicate_external_id(kit: Kit) -> list[Exchange]:
@@ -164,7 +169,7 @@ PROBES: tuple[Probe, ...] = (
         "unknown-model",
         "q7",
         0,
-        _create("model_name kling-v0-probe", valid_body(model_name="kling-v0-probe")),
+        _probe("model_name kling-v0-probe", valid_body(model_name="kling-v0-probe")),
     ),
     Probe("numeric-duration", "q7", 1, _create("duration 5 (a number)", valid_body(duration=5))),
     Probe(

@@ -1,5 +1,6 @@
-"""The suite's report: check results, observations on the spec's open questions and the
-fake-vs-target drift table, gathered from test reports and written as JSON and Markdown."""
+"""The suite's report: first the numbered differences from Kling's documented contract (one line
+each), then check results, observations on the spec's open questions and the fake-vs-target
+drift table, gathered from test reports and written as JSON and Markdown."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mock_kling.contract.findings import line, merge
 from mock_kling.contract.questions import QUESTIONS
 
 if TYPE_CHECKING:  # the report reads pytest's reports; it needs no pytest to run
     import pytest
 
-OBSERVATION, DRIFT, ACCEPTED = "kling_observation", "kling_drift", "kling_accepted"
+OBSERVATION, DRIFT, FINDING = "kling_observation", "kling_drift", "kling_finding"
 
 
 class Recorder:
@@ -43,6 +45,17 @@ class Report:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     observations: list[dict[str, Any]] = field(default_factory=list)
     drift: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    wire: list[dict[str, Any]] = field(default_factory=list)  # seen by the meter, set at the end
+
+    def differences(self) -> list[dict[str, Any]]:
+        """The distinct differences: what the wire showed first, then what the round trip of one
+        create showed, then the other checks' findings."""
+        found = sorted(self.findings, key=lambda entry: "round_trip" not in entry.get("check", ""))
+        return merge([*self.wire, *found])
+
+    def difference_lines(self) -> list[str]:
+        return [f"{number}. {line(entry)}" for number, entry in enumerate(self.differences(), 1)]
 
     def add(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -56,6 +69,8 @@ class Report:
                 self.observations.append(dict(entry))
             elif key == DRIFT and isinstance(entry, dict):
                 self.drift.append(dict(entry))
+            elif key == FINDING and isinstance(entry, dict):
+                self.findings.append({**entry, "check": _check_name(report.nodeid)})
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -70,6 +85,8 @@ class Report:
         for check in checks:
             counts[check["outcome"]] = counts.get(check["outcome"], 0) + 1
         return {
+            "differences": [entry["text"] for entry in self.differences()],
+            "difference_lines": self.difference_lines(),
             "meta": {**self.meta, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
             "summary": counts,
             "checks": checks,
@@ -117,6 +134,10 @@ def _by_question(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def markdown(document: dict[str, Any]) -> str:
     meta = document["meta"]
     lines = ["# Kling contract report", ""]
+    count = len(document["differences"])
+    lines += [f"## {count} differences from Kling's documented contract", ""]
+    lines += document["difference_lines"] or ["None seen."]
+    lines += ["", "## Run", ""]
     lines += [f"- **{key}**: {value}" for key, value in meta.items()]
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(document["summary"].items()))
     lines += ["", f"Checks: {summary}.", "", "## Checks", "", "| Check | Result | Message |"]
@@ -132,7 +153,12 @@ def markdown(document: dict[str, Any]) -> str:
                 f"| {row['question']} | {_cell(row['text'])} | {seen['probe']} | "
                 f"{_cell(seen['target'])} | {_cell(seen.get('fake') or '')} |"
             )
-    lines += ["", "## Drift: the same requests to the fake and to the target", ""]
+    differing = sum(not row["equal"] for row in document["drift"])
+    lines += [
+        "",
+        f"## Drift: {differing} of {len(document['drift'])} probes answer unlike the fake",
+        "",
+    ]
     lines += ["Masked: ids, timestamps, request ids, URLs, error messages.", ""]
     lines += ["| Probe | Same | Target | Fake |", "| --- | --- | --- | --- |"]
     for row in document["drift"]:

@@ -9,10 +9,11 @@ from typing import Any
 
 from mock_kling.contract.budget import SubmitBudget
 from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.transport import Answer, Transport
+from mock_kling.contract.transport import Answer, Meter, Transport
 
 API_PATH = "/videos/multi-image2video"
 PREFIXES = ("/v1", "/kling/v1")
+PROBES_FLAG = "--kling-allow-billable-probes"
 
 
 class Target:
@@ -27,18 +28,22 @@ class Target:
         prefix: str = "/v1",
         profile: str = "official",
         budget: SubmitBudget | None = None,
+        probes: SubmitBudget | None = None,
         name: str = "",
         in_process: bool = False,
     ) -> None:
-        self.transport = transport
         self.credentials = credentials
         self.prefix = "/" + prefix.strip("/")
         self.profile = profile
         self.name = name or "target"
         self.in_process = in_process
         self._fake_now_ms: int | None = None
-        self.clock: str | None = self._detect_fake()
-        self.budget = budget or SubmitBudget(None if self.is_fake else 0)
+        self.clock: str | None = self._detect_fake(transport)
+        unlimited = None if self.is_fake else 0
+        self.budget = budget or SubmitBudget(unlimited)
+        probes = probes or SubmitBudget(unlimited, PROBES_FLAG, "create probe")
+        self.meter = Meter(transport, self.api_path(), self.budget, probes)
+        self.transport: Transport = self.meter
 
     # --- what it is ---------------------------------------------------------------------------
 
@@ -54,11 +59,10 @@ class Target:
     def describe(self) -> str:
         kind = f"mock-kling fake, {self.clock} clock" if self.is_fake else "not a mock-kling fake"
         where = "in process" if self.in_process else self.name
-        cap = "unlimited" if self.budget.cap is None else str(self.budget.cap)
         return (
             f"{where} ({kind}); profile {self.profile}; auth {self.credentials.kind}; "
-            f"prefix {self.prefix}; "
-            f"accepted submits allowed: {cap}"
+            f"prefix {self.prefix}; accepted submits allowed: {_cap(self.budget)}; "
+            f"billable create probes allowed: {_cap(self.meter.probes)}"
         )
 
     # --- requests -----------------------------------------------------------------------------
@@ -114,17 +118,21 @@ class Target:
     def close(self) -> None:
         self.transport.close()
 
-    def _detect_fake(self) -> str | None:
-        answer = self.transport.send("GET", "/__mock__/health", {}, None)
+    def _detect_fake(self, transport: Transport) -> str | None:
+        answer = transport.send("GET", "/__mock__/health", {}, None)
         body = answer.body
         if answer.status != 200 or not isinstance(body, dict) or body.get("status") != "ok":
             return None
         if "seed" not in body:
             return None
-        kind, now_ms = self._read_clock()
+        kind, now_ms = self._read_clock(transport)
         self._fake_now_ms = now_ms if kind == "manual" else None
         return kind
 
-    def _read_clock(self) -> tuple[str, int]:
-        body = self.transport.send("GET", "/__mock__/clock", {}, None).body
+    def _read_clock(self, transport: Transport | None = None) -> tuple[str, int]:
+        body = (transport or self.transport).send("GET", "/__mock__/clock", {}, None).body
         return str(body["kind"]), int(body["now_ms"])
+
+
+def _cap(budget: SubmitBudget) -> str:
+    return "unlimited" if budget.cap is None else str(budget.cap)

@@ -1,14 +1,18 @@
-"""How requests reach a target: a WSGI app in process, or a base URL over HTTP."""
+"""How requests reach a target: a WSGI app in process, or a base URL over HTTP; and the meter
+that every request leaves through, which holds the caps on create requests."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 from werkzeug.test import Client
+
+from mock_kling.contract.budget import SubmitBudget
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,68 @@ class HttpTransport:
 
     def close(self) -> None:
         self._session.close()
+
+
+class Meter:
+    """Wraps the transport every request of the suite leaves through, whatever test sent it.
+    A create request (POST to the create path) is sent only while the caps allow it: a submit
+    while accepted submits are under --kling-max-submits, a probe (a create meant to be refused,
+    marked with `probing()`) while probes sent are under --kling-allow-billable-probes; otherwise
+    BudgetExhausted (a skip) is raised and nothing is sent. Accepted creates are counted here, on
+    the wire, and their answers kept for the report."""
+
+    def __init__(
+        self, inner: Transport, create_path: str, submits: SubmitBudget, probes: SubmitBudget
+    ) -> None:
+        self.inner = inner
+        self.create_path = create_path
+        self.submits = submits
+        self.probes = probes
+        self.sent = 0  # create requests sent
+        self.accepted = 0  # accepted create answers, probes included
+        self.accepted_probes = 0
+        self.task_ids: set[str] = set()  # of accepted creates; kept only up to two
+        self.without_request_id = 0  # accepted create answers without a request_id
+        self.error_types: dict[str, Answer] = {}  # first error answer of each media type
+        self._probing = 0
+
+    @contextmanager
+    def probing(self) -> Iterator[None]:
+        """Creates sent inside are probes: meant to be refused, billed by a looser target."""
+        self._probing += 1
+        try:
+            yield
+        finally:
+            self._probing -= 1
+
+    def is_create(self, method: str, path: str) -> bool:
+        return method.upper() == "POST" and path.partition("?")[0].rstrip("/") == self.create_path
+
+    def send(self, method: str, path: str, headers: dict[str, str], data: bytes | None) -> Answer:
+        create = self.is_create(method, path)
+        probe = create and self._probing > 0
+        if create:
+            (self.probes if probe else self.submits).require(1)
+            self.sent += 1
+            if probe:
+                self.probes.count(True)  # a probe's budget counts what is sent: any may bill
+        answer = self.inner.send(method, path, headers, data)
+        if create and answer.status == 200 and answer.code == 0:
+            self._accepted(answer, probe)
+        if answer.status >= 400:
+            self.error_types.setdefault(answer.mimetype, answer)
+        return answer
+
+    def _accepted(self, answer: Answer, probe: bool) -> None:
+        self.accepted += 1
+        self.accepted_probes += probe
+        if not probe:
+            self.submits.count(True)
+        data = answer.body.get("data")
+        task_id = data.get("task_id") if isinstance(data, dict) else None
+        if len(self.task_ids) < 2:
+            self.task_ids.add(str(task_id))
+        self.without_request_id += not answer.body.get("request_id")
+
+    def close(self) -> None:
+        self.inner.close()
