@@ -95,14 +95,20 @@ class Cassette:
             return list(self._interactions)
 
     def add(self, interaction: Interaction) -> None:
+        """Keep the interaction, appending it to the file at once (a kill loses nothing)."""
         with self._lock:
             self._interactions.append(interaction)
-            if self.path is not None:
-                self.path.write_text(dump(self._interactions), encoding="utf-8")
+            if self.path is None:
+                return
+            if len(self._interactions) == 1:
+                self.path.write_text(f"version: {VERSION}\ninteractions:\n", encoding="utf-8")
+            with self.path.open("a", encoding="utf-8") as file:
+                file.write(_yaml([interaction.to_vcr()]))
 
     @classmethod
     def load(cls, path: Path) -> Cassette:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError(f"{path}: not a version {VERSION} VCR cassette")
         items = data.get("interactions") or []
@@ -110,8 +116,13 @@ class Cassette:
 
 
 def dump(interactions: Iterable[Interaction]) -> str:
-    data = {"interactions": [i.to_vcr() for i in interactions], "version": VERSION}
-    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    """A whole cassette as YAML."""
+    return _yaml({"version": VERSION, "interactions": [i.to_vcr() for i in interactions]})
+
+
+def _yaml(data: Any) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when built with it
+    text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
     return text
 
 
@@ -122,14 +133,16 @@ def masked_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def described_body(raw: bytes) -> str | None:
-    """A request body as a cassette keeps it: JSON with images described, never stored."""
+    """A request body as a cassette keeps it: as sent, but images described, never stored."""
     if not raw:
         return None
     try:
         body = json.loads(raw)
     except ValueError:
         return f"<{len(raw)} bytes, not JSON>"
-    return json.dumps(summarize(body, _infos(body)), ensure_ascii=False)
+    if isinstance(body, dict) and "image_list" in body:
+        body = {**body, "image_list": summarize(body, _infos(body))["image_list"]}
+    return json.dumps(body, ensure_ascii=False)
 
 
 def _infos(body: Any) -> list[ImageInfo]:

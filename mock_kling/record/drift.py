@@ -52,6 +52,8 @@ def drift(interactions: Sequence[Interaction], config: Config) -> Report:
 
 
 def _contracts(interactions: Sequence[Interaction], profile: str, report: Report) -> None:
+    """Each recorded body against the profile's contract; one line per distinct violation."""
+    found: dict[str, list[int]] = defaultdict(list)
     checked = 0
     for n, item in enumerate(interactions, 1):
         sort, body = kind(item), item.response_json()
@@ -63,9 +65,12 @@ def _contracts(interactions: Sequence[Interaction], profile: str, report: Report
         checked += 1
         for error in derived.validator(profile, schema).iter_errors(body):
             where = "/".join(str(p) for p in error.absolute_path) or "the body"
-            report.differences.append(
-                f"contract {schema} (#{n} {label(item)}): at {where}: {error.message}"
-            )
+            found[f"contract {schema}: at {where}: {error.message}"].append(n)
+    for text, numbers in found.items():
+        first = interactions[numbers[0] - 1]
+        report.differences.append(
+            f"{text} ({len(numbers)} answers, first #{numbers[0]} {label(first)})"
+        )
     report.notes.append(f"contracts: {checked} recorded bodies checked ({profile} profile)")
 
 
