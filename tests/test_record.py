@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,46 @@ def _client(app: Replay):  # type: ignore[no-untyped-def]
     from werkzeug.test import Client
 
     return Client(app)
+
+
+@pytest.mark.slow  # two server processes
+def test_serve_with_a_calibration_and_serve_replay(recorded: Path, tmp_path: Path) -> None:
+    import requests
+
+    from .test_serve import MOCK_KLING, Server
+
+    calibration = tmp_path / "calibration.json"
+    calibration.write_text(json.dumps(calibrate(Cassette.load(recorded).interactions)))
+    server = Server("--calibration", str(calibration), "--api-key", "k", "--seed", "2")
+    try:
+        body = {"image_list": [{"image": "https://example.com/a.png"}], "prompt": "wave"}
+        for _ in range(40):
+            requests.post(
+                server.url + ROUTE, json=body, headers={"Authorization": "Bearer k"}, timeout=10
+            )
+        views = requests.get(server.url + "/__mock__/tasks", timeout=10).json()
+    finally:
+        server.stop()
+    processing = [(v["timeline"][2]["at_ms"] - v["timeline"][1]["at_ms"]) / 1000 for v in views]
+    upstream = statistics.median(p for _, p, _ in PLAN)
+    assert statistics.median(processing) == pytest.approx(upstream, rel=0.1)
+    assert {v["timeline"][-1]["status_msg"] for v in views} - {""} <= set(MESSAGES)
+
+    replay = subprocess.Popen(
+        [*MOCK_KLING, "serve", "--replay", str(recorded), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert replay.stdout is not None
+        url = replay.stdout.readline().split(" on ")[-1].strip()
+        first = Cassette.load(recorded).interactions[0]
+        answer = requests.post(url + ROUTE, data=first.request_body, timeout=10)
+        assert answer.text == first.response_body
+        miss = requests.get(url + ROUTE + "/nope", timeout=10)
+        assert (miss.status_code, miss.json()["code"]) == (404, 1203)
+    finally:
+        replay.terminate()
+        replay.wait(timeout=10)
+        if replay.stdout is not None:
+            replay.stdout.close()
