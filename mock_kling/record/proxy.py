@@ -46,7 +46,8 @@ def forward(
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = kind(parts.netloc, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    sent = {k: v for k, v in headers if k.lower() not in HOP_HEADERS}
+    # identity bodies only: the cassette stores readable text, never gzip bytes
+    sent = {k: v for k, v in headers if k.lower() not in HOP_HEADERS | {"accept-encoding"}}
     try:
         connection.request(method, path, body=body or None, headers=sent)
         answer = connection.getresponse()
