@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,6 +22,7 @@ from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
 from mock_kling.http.dashboard import UI
+from mock_kling.record.commands import calibrate, drift, load_calibration, record, serve_replay
 from mock_kling.serve.server import GracefulServer, run_until_stopped
 from mock_kling.store import StoreUrlError, open_store, sqlite_url
 
@@ -34,6 +36,7 @@ def _option(name: str, **kwargs: Any) -> _Decorator:
 
 
 _SECONDS = click.FloatRange(min=0)
+_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option("--host", default="127.0.0.1"),
     _option("--port", default=8000, help="0 picks a free port."),
@@ -94,6 +97,10 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         help="Keep tasks, journals and callbacks in this SQLite file across restarts "
         "(short for --store sqlite:///FILE).",
     ),
+    _option("--calibration", type=_FILE, help="Timings and failures from `mock-kling calibrate`."),
+    _option(
+        "--replay", type=_FILE, help="Answer this cassette's exchanges in order, nothing else."
+    ),
 )
 
 
@@ -113,6 +120,8 @@ def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @_serve_options
 def serve(**options: Any) -> None:
     """Start the fake on a production WSGI server (waitress); SIGTERM stops it gracefully."""
+    if options["replay"]:
+        return serve_replay(options["replay"], options["host"], options["port"])
     config = _config(options)
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
@@ -174,6 +183,7 @@ def _config(options: dict[str, Any]) -> Config:
         callback_timeout_seconds=options["callback_timeout"],
         callback_hosts=tuple(h.lower() for h in options["callback_host"]) or None,
         public_url=public_url.rstrip("/") if public_url else None,
+        calibration=load_calibration(options["calibration"]) if options["calibration"] else None,
     )
 
 
@@ -217,3 +227,5 @@ def _url_host(host: str) -> str:
 
 
 main.add_command(contract)
+for command in (record, calibrate, drift):
+    main.add_command(command)

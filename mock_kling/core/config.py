@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mock_kling.core.calibration import Calibration
 from mock_kling.core.limits import Limits
 
 DEV_ACCESS_KEY = "mock-access-key"
@@ -35,3 +36,4 @@ class Config:
     max_body_bytes: int = MAX_BODY_BYTES
     public_url: str | None = None  # base of media URLs; None: the URL the request came to
     journal_limit: int = 10_000
+    calibration: Calibration | None = None  # recorded timings and failures (mock-kling calibrate)

@@ -128,6 +128,9 @@ class Planning:
         marked = from_prompt(request.prompt, self._timings)
         if marked is not None:
             return marked
+        calibration = self._config.calibration
+        if calibration is not None:
+            return calibration.outcome(self._outcome_random, request.mode, request.duration)
         rate = self._config.failure_rate
         if rate > 0 and self._outcome_random.random() < rate:
             return Outcome("fail", self._config.failure_message)

@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "kling(**options): options of the test's fake Kling (seed, submitted_seconds, "
-        "processing_seconds, outcome, failure_rate, limits, key_pairs, api_keys, ...)",
+        "processing_seconds, outcome, failure_rate, limits, key_pairs, api_keys, calibration, ...)",
     )
 
 
@@ -124,10 +124,23 @@ def _config(options: dict[str, Any]) -> Config:
     settings.update(options)
     if isinstance(settings.get("limits"), dict):
         settings["limits"] = Limits().updated(settings["limits"])
+    settings["calibration"] = _calibration(settings.get("calibration"))
     try:
         return Config(**settings)
     except TypeError as exc:
         raise pytest.UsageError(f"@pytest.mark.kling: {exc}") from None
+
+
+def _calibration(value: Any) -> Any:
+    """`calibration=`: a file from `mock-kling calibrate`, its JSON as a dict, or a Calibration."""
+    import json
+    from pathlib import Path
+
+    from mock_kling.core.calibration import Calibration
+
+    if isinstance(value, str | Path):
+        value = json.loads(Path(value).read_text(encoding="utf-8"))
+    return Calibration.from_json(value) if isinstance(value, dict) else value
 
 
 def _raise_server_errors(fake: KlingFake) -> None:

@@ -1,0 +1,1 @@
+"""Recorded real traffic: a recording proxy, calibration of the fake, replay and drift reports."""
