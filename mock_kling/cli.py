@@ -1,4 +1,4 @@
-"""The `mock-kling` command: `serve` the fake on waitress, print a `token` for curl users."""
+"""The `mock-kling` command: `serve` the fake on granian, print a `token` for curl users."""
 
 from __future__ import annotations
 
@@ -79,7 +79,12 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         "(repeat; for shared dev servers). Default: any.",
     ),
     _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
-    _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
+    _option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=8,
+        help="Python threads that run requests (connections are held by granian's Rust side).",
+    ),
     _option(
         "--state",
         type=click.Path(dir_okay=False),
@@ -104,7 +109,7 @@ def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @_serve_options
 def serve(**options: Any) -> None:
-    """Start the fake on a production WSGI server (waitress); SIGTERM stops it gracefully."""
+    """Start the fake on a production HTTP server (granian); SIGTERM stops it gracefully."""
     config = _config(options)
     manual = options["clock"] == "manual"
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
@@ -113,11 +118,10 @@ def serve(**options: Any) -> None:
     if persistence is not None:
         persistence.start()
     app = create_app(backend=backend)
-    server = GracefulServer(
-        app, options["host"], options["port"], options["threads"], config.max_body_bytes
-    )
+    server = GracefulServer(app, options["host"], options["port"], options["threads"])
     base_url = f"http://{_url_host(options['host'])}:{server.port}"
     backend.serve_at(base_url)
+    server.start()
     _print_banner(base_url, backend, options["clock"])
 
     def shut_down() -> None:
