@@ -21,8 +21,6 @@ BACKLOG = 1024  # pending connections the kernel queues before the worker accept
 # Request heads (request line and headers) up to this size reach the app; longer ones get
 # granian's own 431. waitress's limit was 256 KiB; this keeps a 300 KB token reaching the fake.
 MAX_HEAD_BYTES = 1 << 19
-# Requests answered at once (the rest wait, their connections open): granian's own default.
-BACKPRESSURE = BACKLOG
 _RUST_THREADS = 1  # the Rust side (accept, parse, write) is not the bound: one thread
 _RUST_BLOCKING_THREADS = 512  # granian's default
 _IDLE_THREAD_SECONDS = 30  # an idle app thread ends after this; a new one starts on demand
@@ -68,7 +66,9 @@ class InFlight:
 class GranianWorker:
     """granian's WSGI worker serving `app` on `listener`, from a thread of this process."""
 
-    def __init__(self, app: WSGIApp, listener: Listener, threads: int) -> None:
+    def __init__(
+        self, app: WSGIApp, listener: Listener, threads: int, max_connections: int
+    ) -> None:
         self.in_flight = InFlight()
         self._signal: Any = WorkerSignal()
         self._loop = asyncio.new_event_loop()
@@ -86,7 +86,7 @@ class GranianWorker:
             _RUST_BLOCKING_THREADS,
             threads,
             _IDLE_THREAD_SECONDS,
-            BACKPRESSURE,
+            max_connections,  # "backpressure": granian holds one permit per open connection
             "1",  # HTTP/1.1, as Kling's clients speak it
             http1,
             None,

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from mock_kling.serve.granian_worker import GranianWorker, Listener, WSGIApp
 
 GRACE_SECONDS = 5.0  # how long a stop waits for requests under way
+# Connections open at once (idle ones included; past it, new ones wait to be accepted). The
+# open-file limit bounds them too: each connection is a file.
+MAX_CONNECTIONS = 65536
 
 
 class GracefulServer:
@@ -18,9 +21,9 @@ class GracefulServer:
     state live here), driven so that a stop drains instead of dropping."""
 
     def __init__(self, app: WSGIApp, host: str, port: int, threads: int) -> None:
-        raise_open_file_limit()
+        max_connections = min(raise_open_file_limit(), MAX_CONNECTIONS)
         self._listener = Listener(host, port)
-        self._worker = GranianWorker(app, self._listener, threads)
+        self._worker = GranianWorker(app, self._listener, threads, max_connections)
         self._stop = threading.Event()
         self._started = False
 
@@ -55,11 +58,14 @@ class GracefulServer:
         self._worker.close()
 
 
-def raise_open_file_limit() -> None:
-    """Lift the soft limit on open files to the hard one: each connection is a file."""
+def raise_open_file_limit() -> int:
+    """Lift the soft limit on open files to the hard one (each connection is a file); the
+    limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard and hard != resource.RLIM_INFINITY:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else soft
 
 
 def run_until_stopped(server: GracefulServer, on_stop: Callable[[], None]) -> None:
