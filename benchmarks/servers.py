@@ -172,15 +172,63 @@ def measure(kind: str, seconds: float, connections: int, tmp: Path) -> dict[str,
         return results
 
 
+def fixture_servers(requests_count: int) -> None:
+    """The pytest fixture's in-process server: werkzeug's thread server (today) against granian
+    in this process; start to first answer, then sequential GETs from one keep-alive client."""
+    import requests
+
+    from mock_kling.serve.granian_worker import GranianWorker, Listener
+    from mock_kling.serve.thread_server import ServerThread
+
+    rows = []
+    for kind in ("werkzeug", "granian", "werkzeug", "granian"):
+        app = build_app()
+        started = time.perf_counter()
+        if kind == "werkzeug":
+            thread = ServerThread(app).start()  # waits for its first health answer
+            url, stop = thread.url, thread.stop
+        else:
+            listener = Listener("127.0.0.1", 0)
+            worker = GranianWorker(app, listener, THREADS, 1024)
+            worker.start()
+            url = f"http://127.0.0.1:{listener.port}"
+            harness.wait_healthy(url + "/__mock__/health")
+            stop = worker.stop_accepting
+        start_ms = (time.perf_counter() - started) * 1000
+        with requests.Session() as session:
+            headers = {"Authorization": f"Bearer {harness.API_KEY}"}
+            task = session.post(
+                url + harness.API_PATH,
+                data=harness.SMALL_BODY,
+                headers={**headers, "Content-Type": "application/json"},
+            ).json()
+            task_url = f"{url}{harness.API_PATH}/{task['data']['task_id']}"
+            started = time.perf_counter()
+            for _ in range(requests_count):
+                assert session.get(task_url, headers=headers).status_code == 200
+            per_request_us = (time.perf_counter() - started) / requests_count * 1e6
+        stop()
+        rows.append([kind, f"{start_ms:.1f}", f"{per_request_us:.0f}"])
+    print(
+        f"\nFixture server, in process: start to first 200, then {requests_count} sequential "
+        "GETs of one task from one requests.Session"
+    )
+    print(_table(["server", "start ms", "GET us each"], rows))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=5.0, help="wrk run per measurement")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--only", help="comma-separated subset of " + ", ".join(KINDS))
+    parser.add_argument("--fixture", action="store_true", help="the fixture's server instead")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
+        return 0
+    if args.fixture:
+        fixture_servers(500)
         return 0
     kinds = args.only.split(",") if args.only else list(KINDS)
     rows = []
