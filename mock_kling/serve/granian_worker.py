@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,29 @@ _IDLE_THREAD_SECONDS = 30  # an idle app thread ends after this; a new one start
 _WORKER_CLASS: Any = WSGIWorker
 
 
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # where to reach "any"
+
+
 class Listener:
     """A listening TCP socket made by granian (so its Rust worker can take it), and its port."""
 
     def __init__(self, host: str, port: int) -> None:
         self.holder: Any = ListenerSpec(host, port, BACKLOG).build()
+        self._probe_host = _WILDCARDS.get(host, host)
         with socket.socket(fileno=os.dup(self.holder.get_fd())) as bound:
             self.port: int = bound.getsockname()[1]
+
+    def wait_closed(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until a connection to the port is refused: the worker
+        closes its listener asynchronously after a stop. Whether it is closed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self._probe_host, self.port), timeout=0.5).close()
+            except OSError:
+                return True
+            time.sleep(0.005)  # still listening: look again shortly
+        return False
 
 
 class InFlight:
@@ -70,6 +87,7 @@ class GranianWorker:
         self, app: WSGIApp, listener: Listener, threads: int, max_connections: int
     ) -> None:
         self.in_flight = InFlight()
+        self._listener = listener
         self._signal: Any = WorkerSignal()
         self._loop = asyncio.new_event_loop()
         runner = self.in_flight.wrap(_callback_wrapper(app, {}, None))
@@ -99,9 +117,11 @@ class GranianWorker:
         """Start serving (returns at once; granian's threads do the work)."""
         self._worker.serve_mtr(self._scheduler, self._loop, self._signal)
 
-    def stop_accepting(self) -> None:
-        """Close the listening socket; requests under way go on."""
+    def stop_accepting(self, timeout: float = 2.0) -> None:
+        """Stop listening: when this returns, a new connection is refused (unless the worker
+        took over `timeout` s to close its listener); requests under way go on."""
         self._signal.set()
+        self._listener.wait_closed(timeout)
 
     def close(self) -> None:
         self._loop.close()
