@@ -1,4 +1,4 @@
-"""The `mock-kling` command: `serve` the fake on waitress, print a `token` for curl users."""
+"""The `mock-kling` command: `serve` the fake on granian, print a `token` for curl users."""
 
 from __future__ import annotations
 
@@ -84,7 +84,12 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         "(repeat; for shared dev servers). Default: any.",
     ),
     _option("--public-url", help="Base URL of result videos and callbacks; default: this server."),
-    _option("--threads", type=click.IntRange(min=1), default=8, help="waitress worker threads."),
+    _option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=8,
+        help="Python threads that run requests (connections are held by granian's Rust side).",
+    ),
     _option(
         "--store",
         default="memory",
@@ -119,7 +124,7 @@ def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @_serve_options
 def serve(**options: Any) -> None:
-    """Start the fake on a production WSGI server (waitress); SIGTERM stops it gracefully."""
+    """Start the fake on a production HTTP server (granian); SIGTERM stops it gracefully."""
     if options["replay"]:
         return serve_replay(options["replay"], options["host"], options["port"])
     config = _config(options)
@@ -127,11 +132,10 @@ def serve(**options: Any) -> None:
     clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
     backend = build_backend(config, clock, store=_store(options, config))
     app = create_app(backend=backend)
-    server = GracefulServer(
-        app, options["host"], options["port"], options["threads"], config.max_body_bytes
-    )
+    server = GracefulServer(app, options["host"], options["port"], options["threads"])
     base_url = f"http://{_url_host(options['host'])}:{server.port}"
     backend.serve_at(base_url)
+    server.start()
     _print_banner(base_url, backend, options["clock"])
 
     def shut_down() -> None:

@@ -1,82 +1,71 @@
-"""Runs the fake on waitress until SIGTERM or SIGINT, then stops gracefully: no new connections,
+"""Runs the fake on granian until SIGTERM or SIGINT, then stops gracefully: no new connections,
 in-flight requests finished, then the caller's shutdown work."""
 
 from __future__ import annotations
 
+import resource
 import signal
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
-from flask import Flask
-from waitress import wasyncore
-from waitress.server import BaseWSGIServer, create_server
+from mock_kling.serve.granian_worker import GranianWorker, Listener, WSGIApp
 
-_POLL_SECONDS = 0.1  # how often the loop looks at the stop flag
+GRACE_SECONDS = 5.0  # how long a stop waits for requests under way
+# Connections open at once (idle ones included; past it, new ones wait to be accepted). The
+# open-file limit bounds them too: each connection is a file.
+MAX_CONNECTIONS = 65536
 
 
 class GracefulServer:
-    """A waitress server whose loop we drive, so that a stop drains instead of dropping."""
+    """granian serving the app from this process (one worker: the backend, its threads and its
+    state live here), driven so that a stop drains instead of dropping."""
 
-    def __init__(self, app: Flask, host: str, port: int, threads: int, max_body_bytes: int) -> None:
-        # Bodies up to twice the fake's limit reach it (and get Kling's 400/1200); waitress
-        # answers anything bigger with its own 413 rather than spooling up to 1 GiB to disk.
-        server: Any = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="mock-kling",
-            max_request_body_size=2 * max_body_bytes,
-        )
-        self.server = server
-        self._map: dict[int, Any] = getattr(server, "_map", None) or server.map
+    def __init__(self, app: WSGIApp, host: str, port: int, threads: int) -> None:
+        max_connections = min(raise_open_file_limit(), MAX_CONNECTIONS)
+        self._listener = Listener(host, port)
+        self._worker = GranianWorker(app, self._listener, threads, max_connections)
         self._stop = threading.Event()
+        self._started = False
 
     @property
     def port(self) -> int:
-        """The bound port (one socket: `effective_port`; several: `effective_listen`)."""
-        listen = getattr(self.server, "effective_listen", None)
-        port: int = listen[0][1] if listen else self.server.effective_port
-        return port
+        """The bound port (the one the OS picked for port 0)."""
+        return self._listener.port
 
     def stop(self) -> None:
-        """Ask the loop to stop (safe from a signal handler or another thread)."""
+        """Ask the server to stop (safe from a signal handler or another thread)."""
         self._stop.set()
 
-    def serve(self, grace_seconds: float = 5.0) -> None:
+    def start(self) -> None:
+        """Start answering (in granian's threads; returns at once)."""
+        if not self._started:
+            self._started = True
+            self._worker.start()
+
+    def serve(self, grace_seconds: float = GRACE_SECONDS) -> None:
         """Serve until stop(), SIGTERM or SIGINT; then drain for at most `grace_seconds`."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop())
-        while not self._stop.is_set():
-            self._poll()
+        self.start()
+        while not self._stop.wait(1.0):  # a timed wait: signal handlers run in between
+            pass
         self._drain(grace_seconds)
 
-    def _poll(self, timeout: float = _POLL_SECONDS) -> None:
-        use_poll = self.server.adj.asyncore_use_poll
-        wasyncore.loop(timeout=timeout, map=self._map, use_poll=use_poll, count=1)
-
     def _drain(self, grace_seconds: float) -> None:
-        for listener in self._listeners():
-            listener.accepting = False  # waitress stops polling the listening socket
+        self._worker.stop_accepting()
         print("mock-kling stopping: no new connections; finishing in-flight requests", flush=True)
-        deadline = time.monotonic() + grace_seconds
-        while self._busy() and time.monotonic() < deadline:
-            self._poll(0.02)
-        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
-        for dispatcher in list(self._map.values()):
-            dispatcher.close()
+        self._worker.in_flight.wait_idle(grace_seconds)
+        self._worker.close()
 
-    def _listeners(self) -> list[Any]:
-        return [d for d in self._map.values() if isinstance(d, BaseWSGIServer)]
 
-    def _busy(self) -> bool:
-        """A connection is waiting for, or still sending, an answer."""
-        return any(
-            getattr(d, "requests", None) or getattr(d, "total_outbufs_len", 0)
-            for d in self._map.values()
-        )
+def raise_open_file_limit() -> int:
+    """Lift the soft limit on open files to the hard one (each connection is a file); the
+    limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard and hard != resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else soft
 
 
 def run_until_stopped(server: GracefulServer, on_stop: Callable[[], None]) -> None:

@@ -8,8 +8,9 @@ are accepted on purpose (`ACCEPTED`, with the reason): the fake's answer there i
 
 Endpoint groups (`targets`) expand to real routes: "create", "query" and "list" to both prefixes
 (/v1 and /kling/v1), "control" to every control route that reads a JSON body. `http=True` marks
-the subset also replayed over real HTTP against `mock-kling serve`; where waitress answers before
-the fake sees the request, `waitress` holds that status (see WAITRESS in tests/test_hostile.py).
+the subset also replayed over real HTTP against `mock-kling serve`; where its HTTP server (granian)
+answers before the fake sees the request, `server` holds that status (see SERVER in
+tests/test_hostile.py).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Case:
     headers: tuple[tuple[str, str], ...] = ()
     message: str = ""  # a substring of the answer's message
     http: bool = False  # also replayed over HTTP against `mock-kling serve`
-    waitress: int | None = None  # over HTTP, waitress answers this status itself
+    server: int | None = None  # over HTTP, the HTTP server (granian) answers this status itself
 
 
 def b64(data: bytes) -> str:
@@ -546,7 +547,7 @@ AUTH = [
         auth=(Jwt(pad_bytes=MB),),
         message="token is too long",
         http=True,
-        waitress=431,
+        server=431,
     ),
     Case("no iss", 401, 1002, _ALL, body(), auth=(Jwt(iss=None),), message="no iss"),
     Case("unknown iss", 401, 1002, _ALL, body(), auth=(Jwt(iss="nobody"),), message="unknown"),
@@ -581,7 +582,7 @@ AUTH = [
         body(),
         auth=("Bearer a\x00b",),
         http=True,
-        waitress=400,
+        server=400,
     ),
     Case("Latin-1 in the token", 401, 1002, _ALL, body(), auth=("Bearer caf\xe9",)),
     Case(
@@ -592,7 +593,6 @@ AUTH = [
         body(),
         auth=("Bearer " + "a" * 300_000,),
         http=True,
-        waitress=431,
     ),
 ]
 
@@ -603,14 +603,21 @@ ROUTES = [
     Case("unknown task id", 404, 1203, (("GET", _QUERY_ID + "987654321098765432"),), http=True),
     Case("task id with %00", 404, 1203, (("GET", _QUERY_ID + "a%00b"),), http=True),
     Case("task id of dots", 404, 1203, (("GET", _QUERY_ID + "..%2F..%2Fetc%2Fpasswd"),)),
-    Case("task id of 100 KB", 404, 1203, (("GET", _QUERY_ID + "a" * 100_000),), http=True),
+    Case(
+        "task id of 100 KB",
+        404,
+        1203,
+        (("GET", _QUERY_ID + "a" * 100_000),),
+        http=True,
+        server=414,
+    ),
     Case(
         "URL of 300 KB",
         404,
         1203,
         (("GET", _QUERY_ID + "a" * 300_000),),
         http=True,
-        waitress=431,
+        server=414,
     ),
     Case(
         "a 300 KB header beside a bad body",
@@ -620,7 +627,6 @@ ROUTES = [
         b"{",
         headers=(("X-Padding", "p" * 300_000),),
         http=True,
-        waitress=431,
     ),
     Case("pageNum not a number", 400, 1201, (("GET", _LIST + "pageNum=abc"),)),
     Case("pageNum 1e3", 400, 1201, (("GET", _LIST + "pageNum=1e3"),)),
