@@ -117,21 +117,25 @@ def profile(run: Callable[[], Any], count: int, top: int) -> None:
     stats.sort_stats("tottime").print_stats(top)
 
 
-def memory_per_task(count: int) -> float:
-    """Bytes tracemalloc sees per task created in process (store, journal bounded apart)."""
+def memory_per_task(count: int, ended: bool) -> float:
+    """Bytes tracemalloc sees per task created in process (no request journal: it is bounded);
+    with `ended`, after the clock moved past every task's end."""
     from mock_kling.assemble import build_backend
     from mock_kling.core.auth import Account
 
     backend = build_backend(Config(seed=1, api_keys=[KEY]), ManualClock())
     account = Account(KEY, api_key=KEY)
-    body = json.loads(submit_body(["https://example.com/a.png", "https://example.com/b.png"]))
+    raw = submit_body(["https://example.com/a.png", "https://example.com/b.png"])
     for _ in range(200):  # warm caches before counting
-        backend.create_task(account, json.loads(json.dumps(body)))
+        backend.create_task(account, json.loads(raw))
+    backend.advance(3600)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for _ in range(count):
-        backend.create_task(account, json.loads(json.dumps(body)))
+        backend.create_task(account, json.loads(raw))
+    if ended:
+        backend.advance(3600)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
@@ -156,7 +160,10 @@ def main() -> None:
         best = min(measure(run, count) for _ in range(args.rounds))
         print(f"{name:<12} {best[0]:>9.1f} {best[1]:>9.1f}", flush=True)
     if args.memory:
-        print(f"memory per stored task: {memory_per_task(args.memory):.0f} bytes")
+        for ended in (False, True):
+            state = "ended" if ended else "running"
+            per_task = memory_per_task(args.memory, ended)
+            print(f"memory per stored task ({state}): {per_task:.0f} bytes", flush=True)
     if args.profile:
         for name in names:
             run, count = cases[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,10 +37,7 @@ def parse_json(raw: bytes) -> Any:
     MAX_JSON_VALUES values (64 MiB of `[],` or `"ab",` would take ~1.5 GB as Python objects) and
     nesting deeper than MAX_JSON_DEPTH are refused before parsing; NaN, Infinity and numbers
     that overflow a double are refused while parsing."""
-    separators = len(raw) >= MAX_JSON_VALUES and (  # a shorter body cannot hold that many
-        raw.count(b",") + raw.count(b"[") + raw.count(b"{")
-    )
-    if separators >= MAX_JSON_VALUES:
+    if len(raw) >= MAX_JSON_VALUES and _many_separators(raw):  # a shorter body cannot
         _scan(raw)  # enough separators to matter: count the values for real, without parsing
     try:
         value = orjson.loads(raw)
@@ -65,6 +63,20 @@ def _parse_slowly(raw: bytes) -> Any:
     if _deeper_than(value, MAX_JSON_DEPTH, floats=False):
         raise KlingError(1200, _TOO_DEEP)
     return value
+
+
+def _many_separators(raw: bytes) -> bool:
+    """Whether `raw` holds MAX_JSON_VALUES of `,[{` or more. `find` runs at memchr speed
+    (`count` is ten times slower: 4 ms over two base64 photos); it stops at the limit."""
+    found = 0
+    for char in (b",", b"[", b"{"):
+        pos = raw.find(char)
+        while pos >= 0:
+            found += 1
+            if found >= MAX_JSON_VALUES:
+                return True
+            pos = raw.find(char, pos + 1)
+    return False
 
 
 def _scan(raw: bytes) -> None:
@@ -205,8 +217,8 @@ def _to_request(
         body = {**body, field_name: body.get(field_name) or body.get(alias)}
     properties = schema["properties"]
 
-    def chosen(name: str) -> str:
-        return str(body.get(name) or properties[name]["default"])
+    def chosen(name: str) -> str:  # one shared copy of each value: kept with every task
+        return sys.intern(str(body.get(name) or properties[name]["default"]))
 
     mode = chosen("mode")
     if mode not in MODES:  # a contract that names a mode the fake cannot render
