@@ -3,19 +3,15 @@ sender. Every way of running the fake (serve, fixtures, tests, benchmarks) build
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mock_kling.callbacks.sender import http_post
 from mock_kling.contracts import derived
 from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Sender
+from mock_kling.core.refusals import Contract
 from mock_kling.core.store import Store
 from mock_kling.store.memory import MemoryStore
-
-if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
 
 
 def build_backend(
@@ -32,5 +28,5 @@ def build_backend(
     return Backend(config, clock, store=chosen, sender=sender, create_validator=_create_validator)
 
 
-def _create_validator(profile_name: str) -> Validator:
-    return derived.validator(profile_name, "create_request")
+def _create_validator(profile_name: str) -> Contract:
+    return derived.create_contract(profile_name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mock_kling.core import profiles
 from mock_kling.core.accounting import Accounting
@@ -31,12 +31,10 @@ from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import check_request, check_submit
 from mock_kling.core.outcomes import Timings
 from mock_kling.core.planning import Planning
+from mock_kling.core.refusals import Contract
 from mock_kling.core.requests import parse_create
 from mock_kling.core.store import Store, StoreError
 from mock_kling.core.tasks import Task
-
-if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
 
 _ERROR_LIMIT = 100
 Subscriber = Callable[[Event], None]
@@ -53,7 +51,7 @@ class Backend(Planning, Accounting):
         *,
         store: Store,
         sender: Sender,
-        create_validator: Callable[[str], Validator],
+        create_validator: Callable[[str], Contract],
     ) -> None:
         self._clock: Clock = clock or SystemClock()
         self._store = store

@@ -12,6 +12,7 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MIN_SIDE_PX = 300
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _HEADER_CHARS = 4 * 16_384  # 48 KiB decoded: PNG's IHDR and most JPEG frame headers
+_PREFIX_CHARS = (4 * 64, _HEADER_CHARS)  # 192 bytes decoded hold a PNG's IHDR
 MAX_RATIO = 2.5
 _SPACE = re.compile(r"\s")  # as str.isspace, at C speed (a URL may be 60 MB)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -36,25 +37,35 @@ class ImageInfo:
     size_bytes: int = 0
 
 
+_URL = ImageInfo(kind="url")  # shared: kept with every task
+
+
 def inspect_image(value: str) -> ImageInfo:
     """Check one `image` value and describe it, or raise ImageRuleError saying which rule broke."""
     if value.startswith(("http://", "https://")):
         _check_url(value)
-        return ImageInfo(kind="url")
+        return _URL
     if value[:5].lower() == "data:":
         raise ImageRuleError(
             "must be raw base64 without a data: URI prefix "
             "(send 'iVBORw0...', not 'data:image/png;base64,...')"
         )
     raw, size = _checked_base64(value)
-    try:  # the header is near the start: decode a prefix, and all of it only when needed
-        kind, width, height = _read_header(_decode(raw[:_HEADER_CHARS]))
-    except ImageRuleError:
-        if len(raw) <= _HEADER_CHARS:
-            raise
-        kind, width, height = _read_header(_decode(raw))
+    kind, width, height = _header(raw)
     _check_size(width, height)
     return ImageInfo(kind=kind, width=width, height=height, size_bytes=size)
+
+
+def _header(raw: bytes) -> tuple[str, int, int]:
+    """The header is near the start: decode a short prefix (a PNG's IHDR), then a longer one (a
+    JPEG's frame header after its APPn segments), and all of it only when needed."""
+    for chars in _PREFIX_CHARS:
+        try:
+            return _read_header(_decode(raw[:chars]))
+        except ImageRuleError:
+            if len(raw) <= chars:
+                raise
+    return _read_header(_decode(raw))
 
 
 def _check_url(value: str) -> None:

@@ -28,7 +28,7 @@ class Timings:
     processing_seconds: float = 8.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What a task will do: succeed, fail at processing, fail right after submit, or stay in
     processing forever; with optional times (None: the server's default)."""

@@ -3,6 +3,7 @@ callbacks each planned step queues, and the control API's view of every task."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -134,7 +135,7 @@ class Planning:
         rate = self._config.failure_rate
         if rate > 0 and self._outcome_random.random() < rate:
             return Outcome("fail", self._config.failure_message)
-        return Outcome(self._config.outcome, self._config.failure_message)
+        return _shared(Outcome(self._config.outcome, self._config.failure_message))
 
     def _running_steps(self, task: Task, now: int) -> tuple[Step, ...]:
         reached = tuple(step for step in task.timeline if step.at_ms <= now)
@@ -157,3 +158,9 @@ class Planning:
         self._emit(TaskReplanned(task))
         self.queue_callbacks(task, future)
         return task
+
+
+@functools.lru_cache(maxsize=64)
+def _shared(outcome: Outcome) -> Outcome:
+    """One copy of each (immutable) default outcome, however many tasks keep it."""
+    return outcome

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_kling.core.errors import KlingError
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
-    from jsonschema.protocols import Validator
 
 # Rules a pattern cannot say in words, by field.
 PATTERN_RULES = {"callback_url": "must be empty or an http(s) URL"}
@@ -18,7 +17,17 @@ _MODEL_FIELDS = ("model_name", "model")  # an unknown model is 1203, as Kling an
 _MAX_MESSAGE = 300
 
 
-def check(validator: Validator, instance: Any) -> None:
+class Contract(Protocol):
+    """What a refusal needs of a contract: a jsonschema validator, or one that answers
+    `is_valid` faster and leaves the errors to jsonschema."""
+
+    @property
+    def schema(self) -> Any: ...
+    def is_valid(self, instance: Any) -> bool: ...
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]: ...
+
+
+def check(validator: Contract, instance: Any) -> None:
     """Raise the refusal for the most relevant error of `instance` against `validator`'s schema
     (400/1201, or 404/1203 for an unknown model), if it has one."""
     from jsonschema.exceptions import best_match

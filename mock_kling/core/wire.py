@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import orjson
 
 from mock_kling.core.errors import KlingError
 from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task
@@ -13,6 +16,26 @@ MEDIA_PATH = "/__mock__/media"
 
 def envelope(data: Any, request_id: str) -> dict[str, Any]:
     return {"code": 0, "message": SUCCESS_MESSAGE, "request_id": request_id, "data": data}
+
+
+def json_bytes(value: Any) -> bytes:
+    """`value` (dicts, lists, str, int, bool, None: no floats) as compact JSON exactly as
+    `json.dumps(value, separators=(",", ":"))` writes it (non-ASCII and DEL escaped): orjson's
+    output when it is the same, json's otherwise."""
+    try:
+        fast = orjson.dumps(value)
+    except TypeError:  # an int beyond 64 bits, a lone surrogate
+        fast = b"\x7f"
+    if fast.isascii() and b"\x7f" not in fast:
+        return fast
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def envelope_json(data: bytes, request_id: str) -> bytes:
+    """`envelope(data, request_id)` as Flask answers it (compact JSON and a newline), around
+    `data` that is JSON already."""
+    head = json_bytes(envelope(None, request_id))  # ...,"data":null}: data is the last key
+    return head[: -len(b"null}")] + data + b"}\n"
 
 
 def error_body(error: KlingError, request_id: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def create_app(
     app.register_blueprint(dashboard.blueprint)
     app.register_error_handler(Exception, _render_error)
     if fast_path:
-        app.extensions[FAST_PATH] = FastPath(app.wsgi_app, backend)
+        app.extensions[FAST_PATH] = FastPath(app.wsgi_app, backend, app.config)
         app.wsgi_app = app.extensions[FAST_PATH]  # type: ignore[method-assign]
     return app
 

@@ -1,49 +1,67 @@
-"""A WSGI fast path for the calls clients repeat most (GET one task, GET a list page) when no
-fault or limit is in play; every other request, and every refusal, goes to Flask. It counts what
-it answered and, by reason, what it handed on."""
+"""A WSGI fast path for the calls clients repeat most (submit a task, GET one task, GET a list
+page) when no fault or limit is in play; every other request, and every refusal, goes to Flask.
+It counts what it answered and, by reason, what it handed on."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request
 
 from mock_kling.contracts.rules import parse_paging
 from mock_kling.core import wire
 from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend
 from mock_kling.core.errors import KlingError
+from mock_kling.core.journal import summarize
+from mock_kling.core.requests import parse_json
 from mock_kling.core.store import StoreError
 from mock_kling.http import record, routes
+from mock_kling.http.body import Line, Renderer, read_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _log = logging.getLogger("mock_kling")
 
 # Why a request went to Flask: the keys of `counts()["fell_back"]`.
-NOT_GET = "not_get"
+NOT_GET = "not_get"  # neither a GET nor a POST (the name predates submits on the fast path)
 NOT_ITS_ROUTE = "not_its_route"
 NO_AUTH_HEADER = "no_auth_header"
 FAULTS_OR_LIMITS = "faults_or_limits"  # the account has faults or limits in play
 REFUSED = "refused"  # a KlingError (or Werkzeug's 4xx): Flask renders it
 UNEXPECTED = "unexpected_exception"  # a bug: recorded with backend.record_error and logged
-REASONS = (NOT_GET, NOT_ITS_ROUTE, NO_AUTH_HEADER, FAULTS_OR_LIMITS, REFUSED, UNEXPECTED)
+BODY_NOT_PLAIN = "body_not_plain"  # a submit not sent as application/json with a Content-Length
+# up to BODY_LIMIT
+REASONS = (
+    NOT_GET,
+    NOT_ITS_ROUTE,
+    NO_AUTH_HEADER,
+    FAULTS_OR_LIMITS,
+    REFUSED,
+    UNEXPECTED,
+    BODY_NOT_PLAIN,
+)
+_PAGING_LIMIT = 256  # query strings whose paging is kept
+# Larger submits go to Flask: a refused one would otherwise be read twice, and held twice.
+BODY_LIMIT = 4 * 1024 * 1024
 
 
 class FastPath:
-    """Wraps the Flask app's WSGI callable; answers exactly as Flask would, byte for byte."""
+    """Wraps the Flask app's WSGI callable; answers exactly as Flask would, byte for byte.
+    `config` is the Flask app's (MAX_CONTENT_LENGTH)."""
 
-    def __init__(self, app: WSGIApp, backend: Backend) -> None:
+    def __init__(self, app: WSGIApp, backend: Backend, config: Mapping[str, Any]) -> None:
         self.app = app
         self.backend = backend
+        self._config = config
         self._lock = threading.Lock()
         self._answered = 0
         self._fell_back: Counter[str] = Counter()
+        self._render = Renderer()
+        self._paging: dict[bytes, tuple[int, int]] = {}
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -69,40 +87,72 @@ class FastPath:
 
     def _answer(self, environ: dict[str, Any]) -> bytes | str:
         """The body of the answer, or the reason to hand the request to Flask."""
-        if environ.get("REQUEST_METHOD") != "GET":
+        method = environ.get("REQUEST_METHOD")
+        if method != "GET" and method != "POST":
             return NOT_GET
-        request = Request(environ, populate_request=False, shallow=True)
-        ref = routes.task_ref(request.path, self.backend.profile.prefixes)
-        if ref is None:
-            return NOT_ITS_ROUTE
+        line = None
         try:
-            return self._respond(request, ref)
+            line = Line(environ)
+            ref = routes.task_ref(line.path, self.backend.profile.prefixes)
+            if ref is None or (method == "POST" and ref):
+                return NOT_ITS_ROUTE
+            return self._respond(environ, line, ref)
         except (KlingError, HTTPException, StoreError):  # Flask renders a StoreError too
             return REFUSED  # Flask repeats the work and renders the refusal as Kling does
         except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
-            _log.exception("mock-kling's fast path failed on GET %s", request.path)
+            path = environ.get("PATH_INFO") if line is None else line.path
+            _log.exception("mock-kling's fast path failed on %s %s", method, path)
             self.backend.record_error(exc, "fast path")
             return UNEXPECTED
 
-    def _respond(self, request: Request, ref: str) -> bytes | str:
-        header = routes.authorization(request)
+    def _respond(self, environ: dict[str, Any], line: Line, ref: str) -> bytes | str:
+        header = routes.single_authorization(environ.get("HTTP_AUTHORIZATION"))
         if header is None:
             return NO_AUTH_HEADER
         backend = self.backend
         account = backend.authenticate(header)
         if not backend.plain_sailing(account):
             return FAULTS_OR_LIMITS
-        data = self._data(account, ref, request)
+        if line.method == "POST":
+            return self._submit(environ, line, account)
+        data = self._data(account, ref, line, environ)
         request_id = backend.request_id()
-        body = json.dumps(wire.envelope(data, request_id), separators=(",", ":")) + "\n"
-        record.journal(backend, request, account, (200, 0), request_id)
-        return body.encode()
+        record.journal(backend, line, account, (200, 0), request_id)
+        return wire.envelope_json(data, request_id)
 
-    def _data(self, account: Account, ref: str, request: Request) -> Any:
-        backend, media_url = self.backend, routes.media_url(self.backend, request)
+    def _submit(self, environ: dict[str, Any], line: Line, account: Account) -> bytes | str:
+        """A create-task call: Flask's checks first (Content-Type, then the body's size)."""
+        if environ.get("CONTENT_TYPE") != "application/json":
+            return BODY_NOT_PLAIN
+        raw = read_body(environ, BODY_LIMIT, self._config["MAX_CONTENT_LENGTH"])
+        if raw is None:
+            return BODY_NOT_PLAIN
+        backend = self.backend
+        body = parse_json(raw)
+        task = backend.create_task(account, body)
+        request_id = backend.request_id()
+        summary = summarize(body, task.request.images)
+        record.journal(backend, line, account, (200, 0), request_id, summary)
+        data = wire.json_bytes(wire.created(task, backend.profile.create_data))
+        return wire.envelope_json(data, request_id)
+
+    def _data(self, account: Account, ref: str, line: Line, environ: dict[str, Any]) -> bytes:
+        backend, render = self.backend, self._render
+        media_url = routes.media_base(backend, render.host_url(environ))
         if ref:
             task = backend.find_task(account, ref)
-            return wire.task_object(task, task.step_at(backend.now_ms()), media_url)
-        tasks = backend.list_tasks(account, *parse_paging(routes.query_args(request)))
+            return render.task(task, task.step_at(backend.now_ms()), media_url)
+        tasks = backend.list_tasks(account, *self._page(line))
         now = backend.now_ms()
-        return [wire.task_object(task, task.step_at(now), media_url) for task in tasks]
+        rendered = [render.task(task, task.step_at(now), media_url) for task in tasks]
+        return b"[" + b",".join(rendered) + b"]"
+
+    def _page(self, line: Line) -> tuple[int, int]:
+        """(pageNum, pageSize) of the query string, as the Flask route reads them."""
+        paging = self._paging.get(line.query_string)
+        if paging is None:
+            paging = parse_paging(routes.query_args(line))
+            if len(self._paging) >= _PAGING_LIMIT:
+                self._paging.clear()
+            self._paging[line.query_string] = paging
+        return paging

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from werkzeug.wrappers import Request
-
 from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend
 from mock_kling.core.journal import RequestRecord
+from mock_kling.http.routes import RequestLine
 
 
 def journal(
     backend: Backend,
-    request: Request,
+    request: RequestLine,
     account: Account | None,
     answer: tuple[int, int | None],
     request_id: str,
@@ -33,7 +32,7 @@ def journal(
     backend.journal_request(record)
 
 
-def full_path(request: Request) -> str:
+def full_path(request: RequestLine) -> str:
     """The path and query string as sent; bytes that are not UTF-8 become U+FFFD, as in the path."""
     query = request.query_string.decode("utf-8", "replace")
     return f"{request.path}?{query}".rstrip("?")

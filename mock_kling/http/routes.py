@@ -3,6 +3,7 @@ the Authorization header and the host URL that media links start with."""
 
 from __future__ import annotations
 
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
@@ -14,7 +15,20 @@ from mock_kling.core.errors import KlingError
 
 PREFIXES = profiles.PREFIXES  # every prefix a vendor profile may serve
 PATH = profiles.ROUTE
+_TWICE = "Authorization header must be sent once (got it more than once)"
 _API_PREFIXES = tuple(prefix + "/" for prefix in PREFIXES)
+
+
+class RequestLine(Protocol):
+    """What the journal and the query parser read of a request: a Werkzeug `Request`, or the
+    fast path's reading of the WSGI environ."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def query_string(self) -> bytes: ...
 
 
 def blueprint_name(prefix: str) -> str:
@@ -44,12 +58,19 @@ def task_ref(path: str, prefixes: tuple[str, ...]) -> str | None:
 def authorization(request: Request) -> str | None:
     """The Authorization header, or KlingError 1002 when it was sent more than once."""
     headers = request.headers.getlist("Authorization")
-    if len(headers) > 1 or (headers and _sent_twice(headers[0])):
-        raise KlingError(1002, "Authorization header must be sent once (got it more than once)")
-    return headers[0] if headers else None
+    if len(headers) > 1:
+        raise KlingError(1002, _TWICE)
+    return single_authorization(headers[0] if headers else None)
 
 
-def query_args(request: Request) -> MultiDict[str, str]:
+def single_authorization(header: str | None) -> str | None:
+    """The one Authorization header's value, or KlingError 1002 when it joins two."""
+    if header is not None and _sent_twice(header):
+        raise KlingError(1002, _TWICE)
+    return header
+
+
+def query_args(request: RequestLine) -> MultiDict[str, str]:
     """`request.args`, except that bytes of the query string that are not UTF-8 are read as
     U+FFFD (Werkzeug raises UnicodeDecodeError on them: a 500)."""
     query = request.query_string.decode("utf-8", "replace")
@@ -58,7 +79,12 @@ def query_args(request: Request) -> MultiDict[str, str]:
 
 def media_url(backend: Backend, request: Request) -> str:
     """Where links to result videos start: the public URL if set, else the URL the client used."""
-    return backend.config.public_url or request.host_url.rstrip("/")
+    return media_base(backend, request.host_url)
+
+
+def media_base(backend: Backend, host_url: str) -> str:
+    """The public URL if set, else `host_url` (Werkzeug's `Request.host_url`) without its "/"."""
+    return backend.config.public_url or host_url.rstrip("/")
 
 
 def _sent_twice(value: str) -> bool:
