@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from flask.testing import FlaskClient
 
+from mock_kling import contracts
 from mock_kling.core.backend import Backend
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import Config
@@ -225,3 +227,25 @@ def test_same_seed_repeats_ids(config: Config, auth: dict[str, str]):
         return out
 
     assert run() == run()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://a\x1cb", "http://a\u2028b", "http://a\u00a0b", "http://a b", "http://a\tb",
+     "http://a\x7fb", "http://a\n", "http://a/b"],
+)  # fmt: skip
+def test_callback_url_rule_is_the_same_in_every_regex_dialect(
+    client: FlaskClient, auth: dict[str, str], url: str
+):
+    """Bug: the contract wrote the rule with \\s, which takes in U+001C..U+001F in Python but
+    not in Rust's regex; schemathesis (validating with jsonschema-rs) found a callback_url that
+    one dialect accepted and the fake refused. Now the rule lists its characters, so Python's
+    jsonschema, jsonschema-rs and the fake give one verdict."""
+    import jsonschema
+    import jsonschema_rs
+
+    schema = contracts.schema("create_request")["properties"]["callback_url"]
+    python_ok = jsonschema.Draft7Validator(schema).is_valid(url)
+    assert jsonschema_rs.Draft7Validator(schema).is_valid(url) == python_ok
+    answer = client.post(API_PATH, json=valid_body(callback_url=url), headers=auth)
+    assert (answer.status_code == 200) == python_ok, answer.get_json()

@@ -27,7 +27,7 @@ _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # after the o
 _BLANK = re.compile(rb"[ \t\r\n]*")
 _QUOTE, _COMMA = ord('"'), ord(",")
 _TOO_DEEP = f"request body is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
-_WHITESPACE = re.compile(r"\s")
+_WHITESPACE = re.compile("[\x00-\x20\x7f]")  # the contract's: space and control characters
 _INTEGER = re.compile(r"(-?[0-9]{1,12})(?:\.0+)?", re.ASCII)
 _SCHEMA_IMAGE_PREFIX = 16  # enough for the contract's image rules (type, empty, data: prefix)
 
@@ -202,8 +202,8 @@ def _int_param(args: Mapping[str, str], name: str, rule: Mapping[str, Any]) -> i
 
 
 def _check_callback_url(value: Any) -> None:
-    """Whitespace is refused by the contract's `not: {pattern: "\\s"}` anyway; checked first
-    because its `pattern` backtracks quadratically on whitespace (1 MB: hours)."""
+    """Spaces and control characters are refused by the contract's `not` pattern anyway; checked
+    first because its `pattern` backtracks quadratically on them (1 MB: hours)."""
     if isinstance(value, str) and _WHITESPACE.search(value):
         rule = PATTERN_RULES["callback_url"]
         raise KlingError(1201, f"callback_url {rule} (got {show(value)})")
