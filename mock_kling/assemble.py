@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from mock_kling.callbacks.sender import http_post
 from mock_kling.contracts import derived
 from mock_kling.core.backend import Backend
-from mock_kling.core.clock import Clock
+from mock_kling.core.clock import Clock, ManualClock, StoreClock, SystemClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Sender
 from mock_kling.core.store import Store
@@ -34,3 +34,14 @@ def build_backend(
 
 def _create_validator(profile_name: str) -> Validator:
     return derived.validator(profile_name, "create_request")
+
+
+def make_clock(kind: str, store: Store) -> Clock:
+    """The clock `serve --clock KIND` runs on: system time; or a manual clock, kept in the store
+    when the store is shared (replicas advance one time), else in memory (fast)."""
+    if kind != "manual":
+        return SystemClock()
+    start_ms = SystemClock().now_ms()
+    if isinstance(store, MemoryStore):
+        return ManualClock(start_ms)
+    return StoreClock(store, start_ms)
