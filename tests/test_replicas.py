@@ -9,8 +9,15 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from mock_kling.assemble import build_backend, make_clock
 from mock_kling.cli import main
+from mock_kling.core.clock import ManualClock, StoreClock
+from mock_kling.core.config import Config
+from mock_kling.store import open_store, sqlite_url
+from mock_kling.store.memory import MemoryStore
 
+from .conftest import API_PATH
+from .test_backend import HOOK, Recorder, _client, _submit
 from .test_serve import Server
 
 
@@ -33,3 +40,34 @@ def test_workers_share_one_port_and_print_one_banner(tmp_path: Path):
     assert server.process.returncode == 0
     assert server.banner.count("listening on") == 1
     assert "2 workers on this port" in server.banner
+
+
+def test_a_manual_clock_is_kept_in_memory_for_the_memory_store():
+    clock = make_clock("manual", MemoryStore())
+    assert type(clock) is ManualClock
+
+
+def test_an_advance_on_one_replica_moves_and_settles_every_replica(tmp_path: Path):
+    url = sqlite_url(str(tmp_path / "shared.db"))
+    config = Config(seed=1, api_keys=["sk-k"])
+    senders = [Recorder(), Recorder()]
+    stores = [open_store(url), open_store(url)]
+    clocks = [make_clock("manual", store) for store in stores]
+    assert all(isinstance(clock, StoreClock) for clock in clocks)
+    a, b = (
+        build_backend(config, clock, store=store, sender=sender)
+        for clock, store, sender in zip(clocks, stores, senders, strict=True)
+    )
+    task_id = _submit(_client(b), callback_url=HOOK)  # queued through replica B
+    before = b.now_ms()
+    a.advance(10)  # advanced on replica A: A settles what B queued
+    assert b.now_ms() == a.now_ms() == before + 10_000
+    statuses = [body["task_status"] for body in senders[0].sent + senders[1].sent]
+    assert statuses == ["submitted", "processing", "succeed"]
+    task = (
+        _client(b).get(f"{API_PATH}/{task_id}", headers={"Authorization": "Bearer sk-k"}).get_json()
+    )
+    assert task["data"]["task_status"] == "succeed"
+    for backend, store in ((a, stores[0]), (b, stores[1])):
+        backend.close()
+        store.close()  # type: ignore[attr-defined]
