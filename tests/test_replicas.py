@@ -13,10 +13,14 @@ from mock_kling.assemble import build_backend, make_clock
 from mock_kling.cli import main
 from mock_kling.core.clock import ManualClock, StoreClock
 from mock_kling.core.config import Config
+from mock_kling.core.delivery import Delivery
+from mock_kling.core.store import Store
 from mock_kling.store import open_store, sqlite_url
 from mock_kling.store.memory import MemoryStore
+from mock_kling.store.redis import open_redis
 
 from .conftest import API_PATH
+from .redis_server import fresh_store
 from .test_backend import HOOK, Recorder, _client, _submit
 from .test_serve import Server
 
@@ -71,3 +75,30 @@ def test_an_advance_on_one_replica_moves_and_settles_every_replica(tmp_path: Pat
     for backend, store in ((a, stores[0]), (b, stores[1])):
         backend.close()
         store.close()  # type: ignore[attr-defined]
+
+
+def _delivery(store: Store, task_id: str) -> Delivery:
+    seq = store.next_delivery_seq()
+    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", 0, 0)
+
+
+def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
+    survivor = fresh_store(redis_url)
+    dead = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")
+    survivor.add_delivery(_delivery(survivor, "t1"))
+    assert [d.taken_over for d in dead.claim_due(0)] == [False]  # then it "dies": no finish
+    sender = Recorder()
+    backend = build_backend(Config(seed=1), store=survivor, sender=sender)
+    backend.drive_callbacks()  # as a replica under `serve` does; it claims once the lease ends
+    assert backend.wait_for_attempt(lambda a: a.result == "delivered", 10.0) is not None
+    journal = sorted(backend.attempts(), key=lambda a: a.result)
+    assert [(a.result, a.fault, a.attempt) for a in journal] == [
+        ("delivered", None, 1),
+        ("takeover", "takeover", 1),
+    ]
+    assert len(sender.sent) == 1
+    assert survivor.pending_deliveries() == 0
+    backend.close()
+    survivor.reset()
+    survivor.close()
+    dead.close()
