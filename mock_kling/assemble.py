@@ -6,7 +6,7 @@ from __future__ import annotations
 from mock_kling.callbacks.sender import http_post
 from mock_kling.contracts import derived
 from mock_kling.core.backend import Backend
-from mock_kling.core.clock import Clock
+from mock_kling.core.clock import Clock, ManualClock, StoreClock, SystemClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Sender
 from mock_kling.core.refusals import Contract
@@ -30,3 +30,14 @@ def build_backend(
 
 def _create_validator(profile_name: str) -> Contract:
     return derived.create_contract(profile_name)
+
+
+def make_clock(kind: str, store: Store) -> Clock:
+    """The clock `serve --clock KIND` runs on: system time; or a manual clock, kept in the store
+    when the store is shared (replicas advance one time), else in memory (fast)."""
+    if kind != "manual":
+        return SystemClock()
+    start_ms = SystemClock().now_ms()
+    if isinstance(store, MemoryStore):
+        return ManualClock(start_ms)
+    return StoreClock(store, start_ms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,11 +11,10 @@ from typing import Any
 
 import click
 
-from mock_kling.assemble import build_backend
+from mock_kling.assemble import build_backend, make_clock
 from mock_kling.contract.cli import contract
 from mock_kling.core.auth import make_token
 from mock_kling.core.backend import Backend
-from mock_kling.core.clock import Clock, ManualClock, SystemClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import RESULTS
@@ -23,7 +24,9 @@ from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
 from mock_kling.http.dashboard import UI
 from mock_kling.record.commands import calibrate, drift, load_calibration, record, serve_replay
+from mock_kling.serve.granian_worker import Listener
 from mock_kling.serve.server import GracefulServer, run_until_stopped
+from mock_kling.serve.workers import run_forked
 from mock_kling.store import StoreUrlError, open_store, sqlite_url
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -102,6 +105,13 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         help="Keep tasks, journals and callbacks in this SQLite file across restarts "
         "(short for --store sqlite:///FILE).",
     ),
+    _option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=1,
+        help="Server processes on one port sharing the store (sqlite or redis; not memory); "
+        "worker i draws from seed + i.",
+    ),
     _option("--calibration", type=_FILE, help="Timings and failures from `mock-kling calibrate`."),
     _option(
         "--replay", type=_FILE, help="Answer this cassette's exchanges in order, nothing else."
@@ -128,21 +138,58 @@ def serve(**options: Any) -> None:
     if options["replay"]:
         return serve_replay(options["replay"], options["host"], options["port"])
     config = _config(options)
-    manual = options["clock"] == "manual"
-    clock: Clock = ManualClock(SystemClock().now_ms()) if manual else SystemClock()
-    backend = build_backend(config, clock, store=_store(options, config))
+    workers = options["workers"]
+    if workers > 1:
+        config = _shared_config(options, config)
+    listener = Listener(options["host"], options["port"])
+    base_url = f"http://{_url_host(options['host'])}:{listener.port}"
+    if workers == 1:
+        _serve_one(options, config, listener, base_url, 0)
+        return
+    code = run_forked(workers, lambda i: _serve_one(options, config, listener, base_url, i))
+    if code:
+        raise SystemExit(code)
+
+
+def _serve_one(
+    options: dict[str, Any], config: Config, listener: Listener, base_url: str, index: int
+) -> int:
+    """One worker: its fake on the store, served on `listener`; worker 0 prints the banner."""
+    if options["workers"] > 1:
+        config = dataclasses.replace(config, seed=(config.seed or 0) + index)
+    store = _store(options, config)
+    backend = build_backend(config, make_clock(options["clock"], store), store=store)
     app = create_app(backend=backend)
-    server = GracefulServer(app, options["host"], options["port"], options["threads"])
-    base_url = f"http://{_url_host(options['host'])}:{server.port}"
+    server = GracefulServer(app, options["host"], listener.port, options["threads"], listener)
     backend.serve_at(base_url)
     server.start()
-    _print_banner(base_url, backend, options["clock"])
+    if options["workers"] > 1:
+        backend.drive_callbacks()  # each replica sends what any replica queued
+    if index == 0:
+        _print_banner(base_url, backend, options["clock"], options["workers"])
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
         click.echo("mock-kling stopped")
 
     run_until_stopped(server, shut_down)
+    return 0
+
+
+def _shared_config(options: dict[str, Any], config: Config) -> Config:
+    """Several workers need a shared store (checked by opening it once here) and a seed."""
+    if options["store"] == "memory" and not options["state"]:
+        click.echo(
+            f"Error: --workers {options['workers']} needs a shared store: "
+            "--store sqlite:///FILE, --state FILE or --store redis://HOST:PORT/DB",
+            err=True,
+        )
+        raise SystemExit(2)
+    close = getattr(_store(options, config), "close", None)
+    if close is not None:
+        close()  # each worker opens its own after the fork
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
+    return dataclasses.replace(config, seed=seed)
 
 
 @main.command()
@@ -205,12 +252,16 @@ def _store(options: dict[str, Any], config: Config) -> Store:
         raise click.ClickException(str(exc)) from None
 
 
-def _print_banner(base_url: str, backend: Backend, clock_kind: str) -> None:
+def _print_banner(base_url: str, backend: Backend, clock_kind: str, workers: int) -> None:
     config, profile = backend.config, backend.profile
     lines = [
         f"mock-kling {__version__} listening on {base_url}",
         f"  profile {profile.name}: {profile.title}; seed {backend.seed}; clock {clock_kind}",
     ]
+    if workers > 1:
+        lines.append(
+            f"  {workers} workers on this port sharing the store (seeds from {backend.seed})"
+        )
     lines += [f"  API: {base_url}{prefix}{ROUTE}" for prefix in profile.prefixes]
     lines.append(f"  control: {base_url}/__mock__/openapi.json")
     lines.append(f"  dashboard: {base_url}{UI}")

@@ -85,7 +85,7 @@ def test_claims_of_a_killed_process_are_freed_when_a_store_opens(tmp_path: Path)
         db.execute("UPDATE deliveries SET claimed_by = '2147483646:gone'")
     assert store.claim_due(0) == []
     reopened = SqliteStore(path)
-    assert reopened.claim_due(0) == [claimed]
+    assert reopened.claim_due(0) == [replace(claimed, taken_over=True)]  # journaled as such
     assert reopened.finish(replace(claimed))
     assert reopened.pending_deliveries() == 0
 

@@ -21,8 +21,8 @@ class Attempt:
     http_status: int | None
     error: str | None
     latency_ms: float
-    result: str  # delivered, retrying, gave_up, dropped
-    fault: str | None = None  # drop, delay, duplicate: the callback fault that shaped it
+    result: str  # delivered, retrying, gave_up, dropped, takeover (no send: see dispatch)
+    fault: str | None = None  # drop, delay, duplicate, takeover: what shaped it
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

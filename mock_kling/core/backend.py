@@ -116,6 +116,12 @@ class Backend(Planning, Accounting):
     def close(self) -> None:
         self._dispatch.stop()
 
+    def drive_callbacks(self) -> None:
+        """Start the background driver now, not at the first task (a replica on a shared store
+        sends what other replicas queued). A manual clock is driven by advances instead."""
+        if not self.manual_clock:
+            self._dispatch.start()
+
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with every domain event, in order; returns the unsubscribe call."""
         self._subscribers.append(subscriber)

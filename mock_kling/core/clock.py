@@ -1,11 +1,15 @@
-"""The only reader of wall time: a system clock for `serve`, a manual clock for tests."""
+"""The only reader of wall time: a system clock for `serve`, a manual clock for tests, and a
+manual clock kept in a shared store for replicas."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mock_kling.core.store import Store
 
 
 class Clock(Protocol):
@@ -60,3 +64,33 @@ class ManualClock:
             if now_ms < self._now_ms:
                 raise ValueError(f"a clock only moves forward ({now_ms} < {self._now_ms})")
             self._now_ms = now_ms
+
+
+class StoreClock(ManualClock):
+    """A manual clock whose time is the store's (`Store.clock_ms`): replicas sharing a store
+    share it, so an advance on any of them moves them all. Only for shared stores: every read
+    asks the store."""
+
+    def __init__(self, store: Store, start_ms: int = 1_767_225_600_000) -> None:
+        super().__init__(start_ms)
+        self._store = store
+        if store.clock_ms() is None:
+            store.set_clock_ms(start_ms)
+
+    def now_ms(self) -> int:
+        stored = self._store.clock_ms()
+        return self._fallback() if stored is None else stored
+
+    def reset_to(self, now_ms: int) -> None:
+        super().reset_to(now_ms)
+        self._store.set_clock_ms(now_ms)
+
+    def set_ms(self, now_ms: int) -> None:
+        """Jump to `now_ms`, unless another replica already moved the store's time past it."""
+        with self._store.atomic():
+            if now_ms > self.now_ms():
+                self._store.set_clock_ms(now_ms)
+
+    def _fallback(self) -> int:
+        """The time before the store has one (a reset forgot it): this clock's last own time."""
+        return super().now_ms()

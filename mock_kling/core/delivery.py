@@ -83,6 +83,7 @@ class Delivery:
     fault: str | None = None  # "delay" or "duplicate" when one shapes it
     started: bool = False  # its first send has started
     duplicate_due: bool = False  # the next send is the duplicate of its final attempt
+    taken_over: bool = False  # claimed after another claim's lease ran out (a replica died)
 
     def entry(self, **fields: Any) -> Attempt:
         """A journal record of a send of this notification."""

@@ -26,6 +26,7 @@ from mock_kling.core.store import Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
 _SETTLE_MAX_ROUNDS = 100_000
+TAKEOVER_NOTE = "claimed after another replica's lease ran out; it may have sent this attempt"
 ErrorSink = Callable[[BaseException, str], None]  # (error, where)
 
 
@@ -97,7 +98,8 @@ class Dispatcher:
         for task, step in self._store.pop_reached_steps(now):
             self._emit(StepReached(task, step))
         started = 0
-        for delivery in self._store.claim_due(now):
+        for claimed in self._store.claim_due(now):
+            delivery = self._take_over(claimed, now) if claimed.taken_over else claimed
             ready = delivery if delivery.matched else self._apply_fault(delivery, now)
             if ready is not None:
                 started += self._submit(ready)
@@ -161,6 +163,16 @@ class Dispatcher:
                 if not self._changed and not self._stopping:
                     self._cond.wait(nap)
                 self._changed = False
+
+    def _take_over(self, delivery: Delivery, now: int) -> Delivery:
+        """Journal that this replica took over a delivery whose claim lapsed (its replica died or
+        stalled past the lease): that replica may have sent it, so the receiver may see the next
+        send twice. The entry accounts for that duplicate."""
+        self._journal(delivery.entry(
+            attempt=delivery.attempts + 1, at_ms=now, http_status=None, error=TAKEOVER_NOTE,
+            latency_ms=0.0, result="takeover", fault="takeover",
+        ))  # fmt: skip
+        return replace(delivery, taken_over=False)
 
     def _apply_fault(self, delivery: Delivery, now: int) -> Delivery | None:
         """Match callback faults as a delivery first comes due: the delivery to send now, or

@@ -20,9 +20,13 @@ class GracefulServer:
     """granian serving the app from this process (one worker: the backend, its threads and its
     state live here), driven so that a stop drains instead of dropping."""
 
-    def __init__(self, app: WSGIApp, host: str, port: int, threads: int) -> None:
+    def __init__(
+        self, app: WSGIApp, host: str, port: int, threads: int, listener: Listener | None = None
+    ) -> None:
+        """Serve on `listener` when given (one socket shared by forked workers), else on a new
+        socket bound to `host`:`port`."""
         max_connections = min(raise_open_file_limit(), MAX_CONNECTIONS)
-        self._listener = Listener(host, port)
+        self._listener = listener or Listener(host, port)
         self._worker = GranianWorker(app, self._listener, threads, max_connections)
         self._stop = threading.Event()
         self._started = False

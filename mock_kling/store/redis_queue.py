@@ -5,6 +5,7 @@ ends (Redis's clock) and another replica sends the notification."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from mock_kling.core.delivery import Delivery
 from mock_kling.store import redis_codec as codec
@@ -25,16 +26,22 @@ class RedisQueue(RedisBase):
 
     @guarded
     def claim_due(self, now_ms: int) -> list[Delivery]:
-        heads = [codec.load_delivery(text) for text in self._claim(now_ms)]
+        texts, taken = self._claim(now_ms)
+        heads = [codec.load_delivery(text) for text in texts]
+        heads = [
+            replace(head, taken_over=True) if head.task_id in taken else head for head in heads
+        ]
         return sorted(heads, key=lambda delivery: (delivery.due_ms, delivery.seq))
 
-    def _claim(self, now_ms: int) -> list[str]:
+    def _claim(self, now_ms: int) -> tuple[list[str], set[str]]:
+        """The claimed heads, and the tasks whose head was claimed before by a lapsed lease."""
         pipe = self._r.pipeline(transaction=False)  # a cheap look first: is anything due?
         pipe.zrangebyscore(self._p + "due", "-inf", now_ms, start=0, num=1)
         pipe.zrangebyscore(self._p + "leases", "-inf", time.time() * 1000, start=0, num=1)
         if not any(pipe.execute()):
-            return []
-        return list(self._run("CLAIM_DUE", now_ms, self._token, self._lease_ms))
+            return [], set()
+        heads, taken = self._run("CLAIM_DUE", now_ms, self._token, self._lease_ms)
+        return list(heads), set(taken)
 
     @guarded
     def put_back(self, delivery: Delivery) -> bool:

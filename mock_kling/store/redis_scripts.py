@@ -48,17 +48,21 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', ms)) do
   redis.call('ZREM', p .. 'leases', id)
   redis.call('HDEL', p .. 'claims', id)
   local head = redis.call('LINDEX', p .. 'q:' .. id, 0)
-  if head then redis.call('ZADD', p .. 'due', cjson.decode(head).due_ms, id) end
+  if head then
+    redis.call('ZADD', p .. 'due', cjson.decode(head).due_ms, id)
+    redis.call('SADD', p .. 'takeover', id)
+  end
 end
 local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2])
-local heads = {}
+local heads, taken = {}, {}
 for i, id in ipairs(ids) do
   redis.call('ZREM', p .. 'due', id)
   redis.call('HSET', p .. 'claims', id, token)
   redis.call('ZADD', p .. 'leases', ms + tonumber(ARGV[4]), id)
   heads[i] = redis.call('LINDEX', p .. 'q:' .. id, 0)
+  if redis.call('SREM', p .. 'takeover', id) == 1 then taken[#taken + 1] = id end
 end
-return heads
+return {heads, taken}
 """
 
 # Shared by PUT_BACK and FINISH: release this token's claim of the task's queue; the queue's

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 
 from mock_kling.core.delivery import Delivery
 from mock_kling.store import codec
@@ -55,15 +56,16 @@ class SqliteDeliveries:
         with db.atomic():
             wall = _wall_ms()
             rows = db.all(
-                f"SELECT seq, data FROM deliveries AS d WHERE due_ms <= ? AND {_FREE} "
+                f"SELECT seq, data, claimed_by FROM deliveries AS d WHERE due_ms <= ? AND {_FREE} "
                 f"AND {_HEAD} ORDER BY due_ms, seq",
                 (now_ms, wall),
             )
             db.run_many(
                 "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE seq = ?",
-                [(self._me, wall + LEASE_MS, seq) for seq, _ in rows],
+                [(self._me, wall + LEASE_MS, seq) for seq, _, _ in rows],
             )
-        return [codec.delivery_from(codec.loads(data)) for _, data in rows]
+        # A head still named by a claim was claimed before, and that claim lapsed: a take-over.
+        return [_claimed(data, taken_over=owner is not None) for _, data, owner in rows]
 
     def put_back(self, delivery: Delivery) -> bool:
         db = self._db
@@ -121,15 +123,18 @@ class SqliteDeliveries:
         return False
 
     def _free_dead_claims(self) -> None:
-        """Free the claims of processes that are gone (killed while sending)."""
+        """Free the claims of processes that are gone (killed while sending): their lease ends
+        now, and the owner stays named so that the next claim is known as a take-over."""
         db = self._db
         with db.atomic():
             owners = db.all("SELECT DISTINCT claimed_by FROM deliveries WHERE claimed_by NOT NULL")
             dead = [(owner,) for (owner,) in owners if not _alive(owner)]
-            db.run_many(
-                "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?",
-                dead,
-            )
+            db.run_many("UPDATE deliveries SET lease_until = 0 WHERE claimed_by = ?", dead)
+
+
+def _claimed(data: str, *, taken_over: bool) -> Delivery:
+    delivery = codec.delivery_from(codec.loads(data))
+    return replace(delivery, taken_over=True) if taken_over else delivery
 
 
 def _text(delivery: Delivery) -> str:

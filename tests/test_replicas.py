@@ -1,0 +1,104 @@
+"""Replicas: `serve --workers N` on a shared store, the shared manual clock, and callbacks that
+survive a replica killed mid-delivery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from mock_kling.assemble import build_backend, make_clock
+from mock_kling.cli import main
+from mock_kling.core.clock import ManualClock, StoreClock
+from mock_kling.core.config import Config
+from mock_kling.core.delivery import Delivery
+from mock_kling.core.store import Store
+from mock_kling.store import open_store, sqlite_url
+from mock_kling.store.memory import MemoryStore
+from mock_kling.store.redis import open_redis
+
+from .conftest import API_PATH
+from .redis_server import fresh_store
+from .test_backend import HOOK, Recorder, _client, _submit
+from .test_serve import Server
+
+
+def test_workers_refuse_the_memory_store():
+    result = CliRunner().invoke(main, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "--workers 2 needs a shared store" in result.output
+
+
+@pytest.mark.slow  # a server process with two workers
+def test_workers_share_one_port_and_print_one_banner(tmp_path: Path):
+    server = Server("--workers", "2", "--state", str(tmp_path / "fake.db"))
+    try:
+        for _ in range(20):  # the kernel spreads connections over both workers
+            answer = requests.get(f"{server.url}/__mock__/health", timeout=10)
+            assert answer.status_code == 200
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    assert server.banner.count("listening on") == 1
+    assert "2 workers on this port" in server.banner
+
+
+def test_a_manual_clock_is_kept_in_memory_for_the_memory_store():
+    clock = make_clock("manual", MemoryStore())
+    assert type(clock) is ManualClock
+
+
+def test_an_advance_on_one_replica_moves_and_settles_every_replica(tmp_path: Path):
+    url = sqlite_url(str(tmp_path / "shared.db"))
+    config = Config(seed=1, api_keys=["sk-k"])
+    senders = [Recorder(), Recorder()]
+    stores = [open_store(url), open_store(url)]
+    clocks = [make_clock("manual", store) for store in stores]
+    assert all(isinstance(clock, StoreClock) for clock in clocks)
+    a, b = (
+        build_backend(config, clock, store=store, sender=sender)
+        for clock, store, sender in zip(clocks, stores, senders, strict=True)
+    )
+    task_id = _submit(_client(b), callback_url=HOOK)  # queued through replica B
+    before = b.now_ms()
+    a.advance(10)  # advanced on replica A: A settles what B queued
+    assert b.now_ms() == a.now_ms() == before + 10_000
+    statuses = [body["task_status"] for body in senders[0].sent + senders[1].sent]
+    assert statuses == ["submitted", "processing", "succeed"]
+    task = (
+        _client(b).get(f"{API_PATH}/{task_id}", headers={"Authorization": "Bearer sk-k"}).get_json()
+    )
+    assert task["data"]["task_status"] == "succeed"
+    for backend, store in ((a, stores[0]), (b, stores[1])):
+        backend.close()
+        store.close()  # type: ignore[attr-defined]
+
+
+def _delivery(store: Store, task_id: str) -> Delivery:
+    seq = store.next_delivery_seq()
+    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", 0, 0)
+
+
+def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
+    survivor = fresh_store(redis_url)
+    dead = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")
+    survivor.add_delivery(_delivery(survivor, "t1"))
+    assert [d.taken_over for d in dead.claim_due(0)] == [False]  # then it "dies": no finish
+    sender = Recorder()
+    backend = build_backend(Config(seed=1), store=survivor, sender=sender)
+    backend.drive_callbacks()  # as a replica under `serve` does; it claims once the lease ends
+    assert backend.wait_for_attempt(lambda a: a.result == "delivered", 10.0) is not None
+    journal = sorted(backend.attempts(), key=lambda a: a.result)
+    assert [(a.result, a.fault, a.attempt) for a in journal] == [
+        ("delivered", None, 1),
+        ("takeover", "takeover", 1),
+    ]
+    assert len(sender.sent) == 1
+    assert survivor.pending_deliveries() == 0
+    backend.close()
+    survivor.reset()
+    survivor.close()
+    dead.close()
