@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -20,10 +21,12 @@ from mock_kling.core.profiles import JWT, PROFILES, ROUTE, V1
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
 from mock_kling.http.dashboard import UI
+from mock_kling.serve import request_log
 from mock_kling.serve.persistence import Persistence, StateFile
 from mock_kling.serve.server import GracefulServer, run_until_stopped
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+_Server = TypeVar("_Server")
 
 
 def _option(name: str, **kwargs: Any) -> _Decorator:
@@ -87,6 +90,13 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         help="Keep tasks and journals in this "
         "file across restarts (JSON Lines; written before each answer).",
     ),
+    _option("--quiet", is_flag=True, help="No request log (one line per API request)."),
+    _option(
+        "--log-format",
+        type=click.Choice(request_log.FORMATS),
+        default="text",
+        help="The request log: text lines, or one JSON object per line.",
+    ),
 )
 
 
@@ -114,12 +124,17 @@ def serve(**options: Any) -> None:
     if persistence is not None:
         persistence.start()
     app = create_app(backend=backend)
-    server = GracefulServer(
-        app, options["host"], options["port"], options["threads"], config.max_body_bytes
+    host, port = options["host"], options["port"]
+    server = _bound(
+        lambda: GracefulServer(app, host, port, options["threads"], config.max_body_bytes),
+        host,
+        port,
     )
     base_url = f"http://{_url_host(options['host'])}:{server.port}"
     backend.serve_at(base_url)
     _print_banner(base_url, backend, options["clock"])
+    if not options["quiet"]:
+        request_log.attach(backend, options["log_format"])
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
@@ -172,6 +187,24 @@ def _config(options: dict[str, Any]) -> Config:
         callback_timeout_seconds=options["callback_timeout"],
         callback_hosts=tuple(h.lower() for h in options["callback_host"]) or None,
         public_url=public_url.rstrip("/") if public_url else None,
+    )
+
+
+class _PortInUse(click.ClickException):
+    exit_code = 2  # as for a usage error: the command line asked for what cannot be had
+
+
+def _bound(make_server: Callable[[], _Server], host: str, port: int) -> _Server:
+    """`make_server()` (it binds the port); a port in use is a one-line error, not a traceback."""
+    try:
+        return make_server()
+    except (OSError, RuntimeError) as error:  # the socket's OSError, or a Rust server's text
+        in_use = getattr(error, "errno", None) == errno.EADDRINUSE
+        if not in_use and f"os error {errno.EADDRINUSE}" not in str(error):
+            raise
+    raise _PortInUse(
+        f"{host}:{port} is already in use (another mock-kling serve?): stop it, or start on "
+        "another port with --port N (--port 0 picks a free one)"
     )
 
 

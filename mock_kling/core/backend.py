@@ -272,7 +272,7 @@ class Backend(Planning, Accounting):
         self._seed = config.seed if config.seed is not None else _fresh_seed()
         self._profile = profiles.get(config.profile)
         jwt = profiles.JWT in self._profile.auth
-        self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt)
+        self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt, clock=self._clock)
         self._timings = Timings(config.submitted_seconds, config.processing_seconds)
         self._base_url = config.public_url or self._base_url
         self._dispatch.policy = DeliveryPolicy(
