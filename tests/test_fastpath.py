@@ -14,10 +14,9 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.journal import RequestRecord
 from mock_kling.http.app import backend_of, create_app
 from mock_kling.http.context import FAST_PATH
-
-from mock_kling.core.journal import RequestRecord
 
 from .conftest import API_PATH, RESELLER_PATH, valid_body
 
