@@ -3,33 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from mock_kling.assemble import build_backend, make_clock
 from mock_kling.contract.cli import contract
 from mock_kling.core.auth import make_token
-from mock_kling.core.backend import Backend
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import RESULTS
-from mock_kling.core.profiles import JWT, PROFILES, ROUTE, V1
+from mock_kling.core.profiles import JWT, PROFILES
 from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
-from mock_kling.http.dashboard import UI
 from mock_kling.record.commands import calibrate, drift, load_calibration, record, serve_replay
+from mock_kling.serve import request_log
+from mock_kling.serve.banner import banner, url_host
 from mock_kling.serve.granian_worker import Listener
 from mock_kling.serve.server import GracefulServer, run_until_stopped
 from mock_kling.serve.workers import run_forked
 from mock_kling.store import StoreUrlError, open_store, sqlite_url
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+_Server = TypeVar("_Server")
 
 
 def _option(name: str, **kwargs: Any) -> _Decorator:
@@ -116,6 +118,13 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
     _option(
         "--replay", type=_FILE, help="Answer this cassette's exchanges in order, nothing else."
     ),
+    _option("--quiet", is_flag=True, help="No request log (one line per API request)."),
+    _option(
+        "--log-format",
+        type=click.Choice(request_log.FORMATS),
+        default="text",
+        help="The request log: text lines, or one JSON object per line.",
+    ),
 )
 
 
@@ -141,8 +150,9 @@ def serve(**options: Any) -> None:
     workers = options["workers"]
     if workers > 1:
         config = _shared_config(options, config)
-    listener = Listener(options["host"], options["port"])
-    base_url = f"http://{_url_host(options['host'])}:{listener.port}"
+    host, port = options["host"], options["port"]
+    listener = _bound(lambda: Listener(host, port), host, port)
+    base_url = f"http://{url_host(options['host'])}:{listener.port}"
     if workers == 1:
         _serve_one(options, config, listener, base_url, 0)
         return
@@ -166,7 +176,9 @@ def _serve_one(
     if options["workers"] > 1:
         backend.drive_callbacks()  # each replica sends what any replica queued
     if index == 0:
-        _print_banner(base_url, backend, options["clock"], options["workers"])
+        click.echo(banner(base_url, backend, options["clock"], options["workers"]))
+    if not options["quiet"]:
+        request_log.attach(backend, options["log_format"])
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
@@ -252,33 +264,22 @@ def _store(options: dict[str, Any], config: Config) -> Store:
         raise click.ClickException(str(exc)) from None
 
 
-def _print_banner(base_url: str, backend: Backend, clock_kind: str, workers: int) -> None:
-    config, profile = backend.config, backend.profile
-    lines = [
-        f"mock-kling {__version__} listening on {base_url}",
-        f"  profile {profile.name}: {profile.title}; seed {backend.seed}; clock {clock_kind}",
-    ]
-    if workers > 1:
-        lines.append(
-            f"  {workers} workers on this port sharing the store (seeds from {backend.seed})"
-        )
-    lines += [f"  API: {base_url}{prefix}{ROUTE}" for prefix in profile.prefixes]
-    lines.append(f"  control: {base_url}/__mock__/openapi.json")
-    lines.append(f"  dashboard: {base_url}{UI}")
-    if JWT in profile.auth:
-        for access_key, secret_key in config.key_pairs.items():
-            lines.append(f"  JWT account: access key {access_key!r}, secret key {secret_key!r}")
-    lines += [f"  API key account: {key!r}" for key in config.api_keys]
-    if JWT in profile.auth and DEV_ACCESS_KEY in config.key_pairs:
-        lines.append(
-            f'  try: curl -H "Authorization: Bearer $(mock-kling token)" '
-            f'"{base_url}{V1}{ROUTE}?pageNum=1&pageSize=10"'
-        )
-    click.echo("\n".join(lines))
+class _PortInUse(click.ClickException):
+    exit_code = 2  # as for a usage error: the command line asked for what cannot be had
 
 
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+def _bound(make_server: Callable[[], _Server], host: str, port: int) -> _Server:
+    """`make_server()` (it binds the port); a port in use is a one-line error, not a traceback."""
+    try:
+        return make_server()
+    except (OSError, RuntimeError) as error:  # the socket's OSError, or a Rust server's text
+        in_use = getattr(error, "errno", None) == errno.EADDRINUSE
+        if not in_use and f"os error {errno.EADDRINUSE}" not in str(error):
+            raise
+    raise _PortInUse(
+        f"{host}:{port} is already in use (another mock-kling serve?): stop it, or start on "
+        "another port with --port N (--port 0 picks a free one)"
+    )
 
 
 main.add_command(contract)

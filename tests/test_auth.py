@@ -10,8 +10,10 @@ import jwt
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling.core.clock import ManualClock
+from mock_kling.core.auth import Accounts
+from mock_kling.core.clock import ManualClock, SystemClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+from mock_kling.core.errors import KlingError
 
 from .conftest import API_PATH, RESELLER_PATH
 
@@ -129,13 +131,64 @@ def test_non_numeric_exp_is_1002(client: FlaskClient):
     assert _status(client, f"Bearer {token}")[:2] == (401, 1002)
 
 
+def _ahead_of_real_time(clock: ManualClock, seconds: float) -> None:
+    """Move the fake's clock to `seconds` past real time (as a test may, to reach a date)."""
+    clock.advance((SystemClock().now_ms() - clock.now_ms()) / 1000 + seconds)
+
+
 def test_nbf_one_second_ahead_is_1003(client: FlaskClient, clock: ManualClock):
+    _ahead_of_real_time(clock, 3600)
     now = clock.now_ms() // 1000
     status, code, message = _status(client, f"Bearer {_token(clock, nbf=now + 1)}")
     assert (status, code) == (401, 1003)
     assert "not valid yet" in message
     clock.advance(1)
     assert _status(client, f"Bearer {_token(clock, nbf=now + 1)}")[:2] == (200, 0)
+
+
+def _docs_token(now_s: float) -> str:
+    """A token as a client written from Kling's docs stamps it: by its own (real) clock."""
+    payload = {"iss": DEV_ACCESS_KEY, "exp": int(now_s) + 1800, "nbf": int(now_s) - 5}
+    return jwt.encode(payload, DEV_SECRET_KEY, headers={"typ": "JWT"})
+
+
+def test_a_docs_client_works_while_the_manual_clock_stands_still(
+    client: FlaskClient, clock: ManualClock
+):
+    """`--clock manual` starts at real time and stands still; a minute later a client still
+    stamps nbf = now - 5 by real time: the token is valid in real time, so it is accepted."""
+    _ahead_of_real_time(clock, -60)
+    real_now = SystemClock().now_ms() / 1000
+    assert _status(client, f"Bearer {_docs_token(real_now)}")[:2] == (200, 0)
+
+
+def test_nbf_ahead_of_real_time_is_still_1003_under_a_manual_clock(
+    client: FlaskClient, clock: ManualClock
+):
+    _ahead_of_real_time(clock, -60)
+    real_now = SystemClock().now_ms() / 1000
+    status, code, _ = _status(client, f"Bearer {_docs_token(real_now + 600)}")
+    assert (status, code) == (401, 1003)
+
+
+def test_advancing_the_manual_clock_past_exp_still_expires_a_docs_token(
+    client: FlaskClient, clock: ManualClock
+):
+    _ahead_of_real_time(clock, 0)
+    header = f"Bearer {_docs_token(SystemClock().now_ms() / 1000)}"
+    assert _status(client, header)[:2] == (200, 0)
+    clock.advance(1801)
+    status, code, message = _status(client, header)
+    assert (status, code) == (401, 1004)
+    assert "expired" in message
+
+
+def test_a_system_clock_checks_nbf_on_its_own_time_only():
+    accounts = Accounts({DEV_ACCESS_KEY: DEV_SECRET_KEY}, clock=SystemClock())
+    now_s = SystemClock().now_ms() / 1000
+    with pytest.raises(KlingError) as refused:  # the fake's clock is an hour behind the token
+        accounts.authenticate(f"Bearer {_docs_token(now_s)}", int((now_s - 3600) * 1000))
+    assert refused.value.code == 1003
 
 
 def test_expired_by_one_second_is_1004(client: FlaskClient, clock: ManualClock):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.journal import RequestRecord
 from mock_kling.http import body as body_module
 from mock_kling.http.app import backend_of, create_app
 from mock_kling.http.context import FAST_PATH
@@ -77,8 +79,22 @@ def test_same_answer_with_and_without_the_fast_path(path: str, auth: str):
     assert answers[0].status_code == answers[1].status_code
     assert answers[0].data == answers[1].data  # same seed: even the request ids agree
     assert answers[0].headers["Content-Type"] == answers[1].headers["Content-Type"]
-    journals = [backend_of(c.application).requests() for c in (fast, slow)]
+    journals = [_timeless(backend_of(c.application).requests()) for c in (fast, slow)]
     assert journals[0] == journals[1]
+
+
+def _timeless(records: list[RequestRecord]) -> list[RequestRecord]:
+    """The records with their durations masked: real time differs between any two runs."""
+    return [replace(record, duration_ms=0.0) for record in records]
+
+
+def test_requests_are_timed_from_their_arrival():
+    fast, slow, headers = _pair()
+    for client in (fast, slow):
+        client.get(f"{API_PATH}/e1", headers=headers)  # the fast path answers it
+        client.get(f"{API_PATH}/nope", headers=headers)  # the fast path hands it to Flask
+        records = backend_of(client.application).requests()[-2:]
+        assert all(0 < record.duration_ms < 10_000 for record in records)
 
 
 def test_faults_and_limits_go_through_flask():
@@ -323,7 +339,7 @@ def test_fast_path_and_flask_agree_on_any_get(
         counted = _counts(fast.application)
         answers = [_call(client.application, environ) for client in (fast, slow)]
         assert answers[0] == answers[1], environ  # same seed: even the request ids agree
-        records = [b.requests()[n:] for b, n in zip(backends, seen, strict=True)]
+        records = [_timeless(b.requests()[n:]) for b, n in zip(backends, seen, strict=True)]
         assert records[0] == records[1], environ
         now = _counts(fast.application)
         event(next(name for name, n in now.items() if n != counted[name]))

@@ -3,17 +3,19 @@ set through the control API, and where callbacks may go."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_kling.core.auth import Account
 from mock_kling.core.clock import Clock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, LimitsChanged
-from mock_kling.core.faults import FaultRule
-from mock_kling.core.limits import Limits
+from mock_kling.core.faults import Fault, FaultRule, take_fault
+from mock_kling.core.limits import Limits, check_request
 from mock_kling.core.store import Store
 
 
@@ -21,10 +23,39 @@ class Accounting:
     """Mixed into Backend, whose constructor sets these fields."""
 
     _store: Store
+    _fault_random: random.Random
     _clock: Clock
     _config: Config
     _emit: Callable[[Event], None]
     now_ms: Callable[[], int]
+
+    # --- admission: injected faults, the account's state and rate ---
+
+    def plain_sailing(self, account: Account) -> bool:
+        """No fault rule, rate limit or account state can touch this account's next call."""
+        limits = self.limits(account.account_id)
+        return (
+            limits.state == "active"
+            and limits.rate_per_second is None
+            and not (self._store.fault_rules())
+        )
+
+    def admit(self, account: Account, endpoint: str) -> Fault | None:
+        """Injected faults first, then the account's state and rate limit; a Fault to apply."""
+        store, account_id = self._store, account.account_id
+        with store.atomic():
+            rules = store.fault_rules()
+            fault, left = take_fault(rules, endpoint, account_id, self._fault_random)
+            if left is not rules:
+                store.put_fault_rules(left)
+            if fault is not None and (fault.code is not None or fault.drop):
+                return fault
+            limits = self.limits(account_id)
+            if limits.state != "active" or limits.rate_per_second is not None:
+                usage = store.usage(account_id)
+                check_request(limits, usage, self.now_ms())
+                store.put_usage(account_id, usage)
+            return fault
 
     # --- limits and usage -----------------------------------------------------------------------
 

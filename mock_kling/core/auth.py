@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mock_kling.core.clock import Clock, ManualClock, SystemClock
 from mock_kling.core.errors import KlingError
 
 if TYPE_CHECKING:  # PyJWT (and cryptography) load on the first token, not at start-up
@@ -42,8 +43,10 @@ class Accounts:
         key_pairs: dict[str, str] | None = None,
         api_keys: list[str] | None = None,
         jwt: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self._jwt = jwt
+        self._manual = isinstance(clock, ManualClock)
         self._verified: dict[str, tuple[Account, dict[str, Any]]] = {}
         self._by_access_key = {
             ak: Account(ak, access_key=ak, secret_key=sk) for ak, sk in (key_pairs or {}).items()
@@ -75,7 +78,7 @@ class Accounts:
 
         known = self._verified.get(token)
         if known is not None:  # signature checked before; the times depend on the clock
-            _check_times(known[1], now_ms / 1000)
+            _check_times(known[1], *self._token_times(now_ms))
             return known[0]
         if len(token) > MAX_TOKEN_CHARS:
             raise KlingError(
@@ -97,11 +100,20 @@ class Accounts:
             )
         except jwt.InvalidTokenError as exc:
             raise KlingError(1002, f"Authorization token is invalid: {exc}") from None
-        _check_times(claims, now_ms / 1000)
+        _check_times(claims, *self._token_times(now_ms))
         if len(self._verified) >= _VERIFIED_LIMIT:
             self._verified.clear()
         self._verified[token] = (account, claims)
         return account
+
+    def _token_times(self, now_ms: int) -> tuple[float, float]:
+        """The times (s) that `exp` and `nbf` are checked against. Under a manual clock `nbf`
+        meets the later of the fake clock and real time: clients that stamp `nbf = now - 5` by
+        their own clock (as Kling's docs do) keep working while the fake's time stands still,
+        and `exp` stays on the fake clock, so advancing it past `exp` still expires a token."""
+        if not self._manual:
+            return now_ms / 1000, now_ms / 1000
+        return now_ms / 1000, max(now_ms, SystemClock().now_ms()) / 1000
 
 
 def _unverified_issuer(token: str) -> str:
@@ -122,14 +134,14 @@ def _unverified_issuer(token: str) -> str:
     return issuer
 
 
-def _check_times(claims: dict[str, Any], now_s: float) -> None:
+def _check_times(claims: dict[str, Any], now_s: float, nbf_now_s: float) -> None:
     nbf, exp = claims.get("nbf"), claims.get("exp")
     for name, value in (("nbf", nbf), ("exp", exp)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise KlingError(1002, f"Authorization token claim {name} must be a number")
-    if nbf is not None and now_s < nbf:
+    if nbf is not None and nbf_now_s < nbf:
         raise KlingError(
-            1003, f"Authorization token is not valid yet (nbf {nbf} > now {now_s:.0f})"
+            1003, f"Authorization token is not valid yet (nbf {nbf} > now {nbf_now_s:.0f})"
         )
     if exp is not None and now_s >= exp:
         raise KlingError(1004, f"Authorization token has expired (exp {exp} <= now {now_s:.0f})")

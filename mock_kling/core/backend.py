@@ -25,10 +25,9 @@ from mock_kling.core.events import (
     Reset,
     TaskCreated,
 )
-from mock_kling.core.faults import Fault, take_fault
 from mock_kling.core.ids import IdSource
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import check_request, check_submit
+from mock_kling.core.limits import check_submit
 from mock_kling.core.outcomes import Timings
 from mock_kling.core.planning import Planning
 from mock_kling.core.refusals import Contract
@@ -179,32 +178,6 @@ class Backend(Planning, Accounting):
     def request_id(self) -> str:
         return self._ids.request_id()
 
-    def plain_sailing(self, account: Account) -> bool:
-        """No fault rule, rate limit or account state can touch this account's next call."""
-        limits = self.limits(account.account_id)
-        return (
-            limits.state == "active"
-            and limits.rate_per_second is None
-            and not (self._store.fault_rules())
-        )
-
-    def admit(self, account: Account, endpoint: str) -> Fault | None:
-        """Injected faults first, then the account's state and rate limit; a Fault to apply."""
-        store, account_id = self._store, account.account_id
-        with store.atomic():
-            rules = store.fault_rules()
-            fault, left = take_fault(rules, endpoint, account_id, self._fault_random)
-            if left is not rules:
-                store.put_fault_rules(left)
-            if fault is not None and (fault.code is not None or fault.drop):
-                return fault
-            limits = self.limits(account_id)
-            if limits.state != "active" or limits.rate_per_second is not None:
-                usage = store.usage(account_id)
-                check_request(limits, usage, self.now_ms())
-                store.put_usage(account_id, usage)
-            return fault
-
     def create_task(self, account: Account, body: Any) -> Task:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
         request = parse_create(body, self._profile, self._create_validator(self._profile.name))
@@ -281,7 +254,7 @@ class Backend(Planning, Accounting):
         self._seed = config.seed if config.seed is not None else _fresh_seed()
         self._profile = profiles.get(config.profile)
         jwt = profiles.JWT in self._profile.auth
-        self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt)
+        self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt, clock=self._clock)
         self._timings = Timings(config.submitted_seconds, config.processing_seconds)
         self._base_url = config.public_url or self._base_url
         self._dispatch.policy = DeliveryPolicy(

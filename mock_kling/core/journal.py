@@ -25,6 +25,7 @@ class RequestRecord:
     http_status: int
     code: int | None  # None: the connection was dropped (http_status 0)
     request_id: str
+    duration_ms: float = 0.0  # real time from the request's arrival to its journaling
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -57,6 +57,7 @@ def backend_of(app: Flask) -> Backend:
 
 
 def _assign_request_id() -> None:
+    record.mark_start(request.environ)
     g.request_id = backend_of(current_app).request_id()
 
 

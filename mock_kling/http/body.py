@@ -19,9 +19,10 @@ class Line:
     """A request's method, path and query string as Werkzeug's `Request` has them (a
     `routes.RequestLine`), read straight from the environ."""
 
-    __slots__ = ("method", "path", "query_string")
+    __slots__ = ("environ", "method", "path", "query_string")
 
     def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET")
         raw: str = environ.get("PATH_INFO") or ""
         if not raw.isascii():  # Werkzeug's "WSGI decoding dance": Latin-1 text to UTF-8 text

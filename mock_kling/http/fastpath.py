@@ -66,6 +66,7 @@ class FastPath:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        record.mark_start(environ)
         answer = self._answer(environ)
         with self._lock:
             if isinstance(answer, str):

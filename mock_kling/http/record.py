@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend
 from mock_kling.core.journal import RequestRecord
 from mock_kling.http.routes import RequestLine
+
+_STARTED = "mock_kling.started"  # the environ key of the request's arrival (perf_counter)
+
+
+def mark_start(environ: dict[str, Any]) -> None:
+    """Note when the request arrived; the first mark wins (the fast path's, then Flask's)."""
+    environ.setdefault(_STARTED, time.perf_counter())
+
+
+def elapsed_ms(environ: dict[str, Any]) -> float:
+    """Milliseconds since mark_start (0 when it was never marked)."""
+    started = environ.get(_STARTED)
+    return 0.0 if started is None else round((time.perf_counter() - started) * 1000, 3)
 
 
 def journal(
@@ -28,6 +44,7 @@ def journal(
         http_status=http_status,
         code=code,
         request_id=request_id,
+        duration_ms=elapsed_ms(request.environ),
     )
     backend.journal_request(record)
 

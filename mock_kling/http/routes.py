@@ -3,7 +3,7 @@ the Authorization header and the host URL that media links start with."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
@@ -29,6 +29,8 @@ class RequestLine(Protocol):
     def path(self) -> str: ...
     @property
     def query_string(self) -> bytes: ...
+    @property
+    def environ(self) -> dict[str, Any]: ...
 
 
 def blueprint_name(prefix: str) -> str:

@@ -1,5 +1,5 @@
-"""Reach a fake with no sockets: a `requests` transport adapter and an `httpx` transport that
-call the WSGI app directly."""
+"""Reach a fake with no sockets: a `requests` transport adapter and `httpx` transports (sync and
+async) that call the WSGI app directly."""
 
 from __future__ import annotations
 
@@ -66,8 +66,38 @@ def requests_session(app: Flask, base_url: str = INPROCESS_URL) -> requests.Sess
 
 def httpx_transport(app: Flask) -> Any:
     """An `httpx.WSGITransport` for `app` (needs the httpx extra)."""
+    return _httpx().WSGITransport(app=app)
+
+
+def async_httpx_transport(app: Flask) -> Any:
+    """An `httpx.AsyncBaseTransport` for `httpx.AsyncClient` that calls `app` in a worker thread
+    (the event loop never blocks on the fake, not even on an injected latency)."""
+    httpx = _httpx()
+    import anyio.to_thread  # an httpx dependency
+
+    class AsyncWSGITransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self._sync = httpx.WSGITransport(app=app)
+
+        async def handle_async_request(self, request: Any) -> Any:
+            body = await request.aread()
+            copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            answer = await anyio.to_thread.run_sync(self._answer, copy)
+            return httpx.Response(
+                answer.status_code, headers=answer.headers, content=answer.content
+            )
+
+        def _answer(self, request: Any) -> Any:
+            answer = self._sync.handle_request(request)
+            answer.read()
+            return answer
+
+    return AsyncWSGITransport()
+
+
+def _httpx() -> Any:
     try:
         import httpx
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("httpx is not installed: pip install 'mock-kling[httpx]'") from exc
-    return httpx.WSGITransport(app=app)
+    return httpx

@@ -35,6 +35,12 @@ class KlingFake:
 
         return httpx_transport(self.app)
 
+    def async_httpx_transport(self) -> Any:
+        """The same for `httpx.AsyncClient` (the app runs in a worker thread; needs httpx)."""
+        from mock_kling.serve.inprocess import async_httpx_transport
+
+        return async_httpx_transport(self.app)
+
     def requests_session(self) -> Any:
         """A requests.Session whose calls to `base_url` reach this fake in-process."""
         from mock_kling.serve.inprocess import requests_session
