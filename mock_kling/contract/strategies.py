@@ -35,10 +35,6 @@ def external_id() -> str:
     return f"ct-{_RUN}-{next(_counter)}"
 
 
-def is_external_id(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("ct-")
-
-
 @st.composite
 def image_sizes(draw: st.DrawFn) -> tuple[int, int]:
     """(width, height) with both sides in [300, 1000] and a ratio within 1:2.5..2.5:1."""
