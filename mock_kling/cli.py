@@ -172,16 +172,17 @@ def _serve_one(
     app = create_app(backend=backend)
     server = GracefulServer(app, options["host"], listener.port, options["threads"], listener)
     backend.serve_at(base_url)
+    detach_log = None if options["quiet"] else request_log.attach(backend, options["log_format"])
     server.start()
     if options["workers"] > 1:
         backend.drive_callbacks()  # each replica sends what any replica queued
     if index == 0:
         click.echo(banner(base_url, backend, options["clock"], options["workers"]))
-    if not options["quiet"]:
-        request_log.attach(backend, options["log_format"])
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
+        if detach_log is not None:
+            detach_log()  # the lines still pending
         click.echo("mock-kling stopped")
 
     run_until_stopped(server, shut_down)

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,38 @@ def test_the_log_follows_the_backend_and_detaches():
         ["GET", API_PATH, "-", "401", "1001"],
     ]
     assert all(TEXT_LINE.match(line) for line in lines)
+
+
+class _BlockedOutput(io.StringIO):
+    """A terminal that stops reading: a write says it began, then waits for `release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing, self.release = threading.Event(), threading.Event()
+
+    def write(self, text: str) -> int:
+        self.writing.set()
+        assert self.release.wait(10), "the test never released the output"
+        return super().write(text)
+
+
+def test_a_blocked_output_holds_up_no_request_and_bounds_what_waits(monkeypatch):
+    monkeypatch.setattr(request_log, "_MAX_PENDING", 3)
+    backend = build_backend(Config(seed=1, api_keys=[KEY]), ManualClock())
+    client = create_app(backend=backend).test_client()
+    out = _BlockedOutput()
+    detach = request_log.attach(backend, "text", out)
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.get(API_PATH, headers=auth).status_code == 200
+    assert out.writing.wait(10)  # the writer holds the first line, blocked
+    for _ in range(10):  # each request is still answered; 3 lines wait, 7 are left out
+        assert client.get(API_PATH, headers=auth).status_code == 200
+    out.release.set()
+    detach()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5
+    assert all(TEXT_LINE.match(line) for line in lines[:4])
+    assert lines[4] == "... 7 request lines left out: the output is slower than the requests"
 
 
 def _logged(server: Server) -> list[str]:

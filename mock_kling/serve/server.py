@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import resource
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -41,15 +42,16 @@ class GracefulServer:
         self._stop.set()
 
     def start(self) -> None:
-        """Start answering (in granian's threads; returns at once)."""
+        """Start answering (in granian's threads; returns at once). From the main thread:
+        SIGTERM and SIGINT stop the server from now on, before anyone can know its port."""
         if not self._started:
             self._started = True
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.stop())
             self._worker.start()
 
     def serve(self, grace_seconds: float = GRACE_SECONDS) -> None:
         """Serve until stop(), SIGTERM or SIGINT; then drain for at most `grace_seconds`."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: self.stop())
         self.start()
         while not self._stop.wait(1.0):  # a timed wait: signal handlers run in between
             pass
@@ -57,7 +59,9 @@ class GracefulServer:
 
     def _drain(self, grace_seconds: float) -> None:
         self._worker.stop_accepting()
-        print("mock-kling stopping: no new connections; finishing in-flight requests", flush=True)
+        # one write, so that the request log's writer thread cannot split the line
+        sys.stdout.write("mock-kling stopping: no new connections; finishing in-flight requests\n")
+        sys.stdout.flush()
         self._worker.in_flight.wait_idle(grace_seconds)
         self._worker.close()
 
