@@ -17,7 +17,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from harness import API_PATH, photo_png, submit_body
+from bodies import photo_png, submit_body
+from harness import API_PATH
 from werkzeug.test import EnvironBuilder
 
 from mock_kling.core.auth import make_token

@@ -1,5 +1,5 @@
 """Profiles `mock-kling serve` under wrk load with py-spy and prints the top frames by own time
-(and by total time): `python benchmarks/profile_serve.py [--endpoint get|list|post] [--gil]`."""
+(and by total time): `python benchmarks/profile_serve.py [--endpoint get|list|post|post-urls] [--gil]`."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def parse_raw(text: str, lines: bool) -> tuple[Counter[str], Counter[str], int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--endpoint", choices=["get", "list", "post"], default="get")
+    parser.add_argument("--endpoint", choices=["get", "list", "post", "post-urls"], default="get")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second.")
@@ -95,6 +95,10 @@ def main() -> None:
                 image = base64.b64encode(bodies.photo_png(400, 400)).decode()
                 body_file = Path(folder) / "post.json"
                 body_file.write_bytes(bodies.submit_body([image, image]))
+                path = API_PATH
+            elif args.endpoint == "post-urls":  # the anchors' small body: two image URLs
+                body_file = Path(folder) / "post.json"
+                body_file.write_bytes(bodies.ANCHOR_BODY)
                 path = API_PATH
             url = fake.url + path
             auth = f"Bearer {API_KEY}"
