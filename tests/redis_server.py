@@ -92,6 +92,24 @@ def fresh_store(url: str, **limits: int) -> RedisStore:
     return open_redis(f"{url}?namespace=test-{uuid.uuid4().hex[:12]}", **limits)
 
 
+def wait_past_leases(url: str, lease_ms: int = 1) -> None:
+    """Return once the server's clock (the one leases run on) moved `lease_ms` + 1 ms on from
+    now: a claim made before the call with a lease of `lease_ms` has lapsed."""
+    client = redis.Redis.from_url(url)
+    try:
+        start = _server_ms(client)
+        deadline = time.monotonic() + _START_SECONDS
+        while _server_ms(client) <= start + lease_ms:
+            assert time.monotonic() < deadline, "the Redis server's clock stands still"
+    finally:
+        client.close()
+
+
+def _server_ms(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from mock_kling.assemble import build_backend, make_clock
 from mock_kling.cli import main
-from mock_kling.core.clock import ManualClock, StoreClock
+from mock_kling.core.clock import ManualClock, StoreClock, SystemClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
 from mock_kling.core.store import Store
@@ -20,7 +20,7 @@ from mock_kling.store.memory import MemoryStore
 from mock_kling.store.redis import open_redis
 
 from .conftest import API_PATH
-from .redis_server import fresh_store
+from .redis_server import fresh_store, wait_past_leases
 from .test_backend import HOOK, Recorder, _client, _submit
 from .test_serve import Server
 
@@ -77,9 +77,9 @@ def test_an_advance_on_one_replica_moves_and_settles_every_replica(tmp_path: Pat
         store.close()  # type: ignore[attr-defined]
 
 
-def _delivery(store: Store, task_id: str) -> Delivery:
+def _delivery(store: Store, task_id: str, due_ms: int = 0) -> Delivery:
     seq = store.next_delivery_seq()
-    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", 0, 0)
+    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", due_ms, due_ms)
 
 
 def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
@@ -102,3 +102,38 @@ def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
     survivor.reset()
     survivor.close()
     dead.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+def test_an_advance_takes_over_a_lapsed_claim_when_nothing_else_is_due(
+    kind: str, redis_url: str, tmp_path: Path
+):
+    """The manual clock: a dead replica's claim is taken over on an advance, with nothing else
+    due (settle must see the heads of lapsed claims, not only the unclaimed ones)."""
+    if kind == "redis":
+        survivor: Store = fresh_store(redis_url)
+        dead: Store = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")  # type: ignore[attr-defined]
+    else:
+        url = sqlite_url(str(tmp_path / "shared.db"))
+        dead = open_store(url)
+    now = SystemClock().now_ms()  # where the manual clock starts
+    dead.add_delivery(_delivery(dead, "t1", now))
+    assert [d.taken_over for d in dead.claim_due(now)] == [False]  # then it "dies": no finish
+    if kind == "redis":
+        wait_past_leases(redis_url)
+    else:
+        dead.close()  # type: ignore[attr-defined]  # its claims are freed when the next store opens
+        survivor = open_store(url)
+    sender = Recorder()
+    clock = make_clock("manual", survivor)
+    backend = build_backend(Config(seed=1), clock, store=survivor, sender=sender)
+    backend.advance(1)
+    journal = sorted(backend.attempts(), key=lambda a: a.result)
+    assert [(a.result, a.fault) for a in journal] == [("delivered", None), ("takeover", "takeover")]
+    assert len(sender.sent) == 1
+    assert survivor.pending_deliveries() == survivor.claimed_deliveries() == 0
+    backend.close()
+    survivor.reset()
+    survivor.close()  # type: ignore[attr-defined]
+    if kind == "redis":
+        dead.close()  # type: ignore[attr-defined]
