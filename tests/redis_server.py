@@ -87,9 +87,15 @@ def _free_port() -> int:
         return port
 
 
+def fresh_namespace(url: str, **options: str) -> str:
+    """The store URL of a namespace of its own on the server at `url` (with more options)."""
+    query = "".join(f"&{name}={value}" for name, value in options.items())
+    return f"{url}?namespace=test-{uuid.uuid4().hex[:12]}{query}"
+
+
 def fresh_store(url: str, **limits: int) -> RedisStore:
     """A store in a namespace of its own on the server at `url`."""
-    return open_redis(f"{url}?namespace=test-{uuid.uuid4().hex[:12]}", **limits)
+    return open_redis(fresh_namespace(url), **limits)
 
 
 def wait_past_leases(url: str, lease_ms: int = 1) -> None:
