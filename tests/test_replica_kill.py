@@ -232,7 +232,10 @@ def _check_callbacks(b: Server, task_ids: list[str], arrived: dict[str, list[Del
         for status in STATUSES:
             first = next(d for d in arrived[task_id] if d.body["task_status"] == status)
             worst = max(worst, first.at * 1000 + offset_ms - first.body["updated_at"])
-    print(f"\nworst callback lateness: {worst:.0f} ms; {len(takeovers)} take-overs")
+    duplicates = sum(len(got) for got in arrived.values()) - len(task_ids) * len(STATUSES)
+    print(
+        f"\nworst callback lateness: {worst:.0f} ms; {len(takeovers)} take-overs, {duplicates} dups"
+    )
     assert worst <= 10_000 + LEASE_SECONDS * 1000
 
 
