@@ -113,8 +113,9 @@ def test_an_advance_takes_over_a_lapsed_claim_when_nothing_else_is_due(
     """The manual clock: a dead replica's claim is taken over on an advance, with nothing else
     due (settle must see the heads of lapsed claims, not only the unclaimed ones)."""
     if kind == "redis":
-        survivor: Store = fresh_store(redis_url)
-        dead: Store = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")  # type: ignore[attr-defined]
+        shared = fresh_store(redis_url)
+        survivor: Store = shared
+        dead: Store = open_redis(f"{redis_url}?namespace={shared.namespace}&lease=0.001")
     else:
         url = sqlite_url(str(tmp_path / "shared.db"))
         dead = open_store(url)
