@@ -87,9 +87,33 @@ def _free_port() -> int:
         return port
 
 
+def fresh_namespace(url: str, **options: str) -> str:
+    """The store URL of a namespace of its own on the server at `url` (with more options)."""
+    query = "".join(f"&{name}={value}" for name, value in options.items())
+    return f"{url}?namespace=test-{uuid.uuid4().hex[:12]}{query}"
+
+
 def fresh_store(url: str, **limits: int) -> RedisStore:
     """A store in a namespace of its own on the server at `url`."""
-    return open_redis(f"{url}?namespace=test-{uuid.uuid4().hex[:12]}", **limits)
+    return open_redis(fresh_namespace(url), **limits)
+
+
+def wait_past_leases(url: str, lease_ms: int = 1) -> None:
+    """Return once the server's clock (the one leases run on) moved `lease_ms` + 1 ms on from
+    now: a claim made before the call with a lease of `lease_ms` has lapsed."""
+    client = redis.Redis.from_url(url)
+    try:
+        start = _server_ms(client)
+        deadline = time.monotonic() + _START_SECONDS
+        while _server_ms(client) <= start + lease_ms:
+            assert time.monotonic() < deadline, "the Redis server's clock stands still"
+    finally:
+        client.close()
+
+
+def _server_ms(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
 
 
 @pytest.fixture(scope="session")

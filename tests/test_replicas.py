@@ -3,6 +3,7 @@ survive a replica killed mid-delivery."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import requests
 from click.testing import CliRunner
 
 from mock_kling.assemble import build_backend, make_clock
+from mock_kling.callbacks.receiver import Receiver
 from mock_kling.cli import main
-from mock_kling.core.clock import ManualClock, StoreClock
+from mock_kling.core.clock import ManualClock, StoreClock, SystemClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
 from mock_kling.core.store import Store
@@ -20,7 +22,7 @@ from mock_kling.store.memory import MemoryStore
 from mock_kling.store.redis import open_redis
 
 from .conftest import API_PATH
-from .redis_server import fresh_store
+from .redis_server import fresh_namespace, fresh_store, wait_past_leases
 from .test_backend import HOOK, Recorder, _client, _submit
 from .test_serve import Server
 
@@ -77,9 +79,9 @@ def test_an_advance_on_one_replica_moves_and_settles_every_replica(tmp_path: Pat
         store.close()  # type: ignore[attr-defined]
 
 
-def _delivery(store: Store, task_id: str) -> Delivery:
+def _delivery(store: Store, task_id: str, due_ms: int = 0) -> Delivery:
     seq = store.next_delivery_seq()
-    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", 0, 0)
+    return Delivery(seq, task_id, "submitted", HOOK, {"task_id": task_id}, b"{}", due_ms, due_ms)
 
 
 def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
@@ -102,3 +104,71 @@ def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
     survivor.reset()
     survivor.close()
     dead.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+def test_an_advance_takes_over_a_lapsed_claim_when_nothing_else_is_due(
+    kind: str, redis_url: str, tmp_path: Path
+):
+    """The manual clock: a dead replica's claim is taken over on an advance, with nothing else
+    due (settle must see the heads of lapsed claims, not only the unclaimed ones)."""
+    if kind == "redis":
+        shared = fresh_store(redis_url)
+        survivor: Store = shared
+        dead: Store = open_redis(f"{redis_url}?namespace={shared.namespace}&lease=0.001")
+    else:
+        url = sqlite_url(str(tmp_path / "shared.db"))
+        dead = open_store(url)
+    now = SystemClock().now_ms()  # where the manual clock starts
+    dead.add_delivery(_delivery(dead, "t1", now))
+    assert [d.taken_over for d in dead.claim_due(now)] == [False]  # then it "dies": no finish
+    if kind == "redis":
+        wait_past_leases(redis_url)
+    else:
+        dead.close()  # type: ignore[attr-defined]  # its claims are freed when the next store opens
+        survivor = open_store(url)
+    sender = Recorder()
+    clock = make_clock("manual", survivor)
+    backend = build_backend(Config(seed=1), clock, store=survivor, sender=sender)
+    backend.advance(1)
+    journal = sorted(backend.attempts(), key=lambda a: a.result)
+    assert [(a.result, a.fault) for a in journal] == [("delivered", None), ("takeover", "takeover")]
+    assert len(sender.sent) == 1
+    assert survivor.pending_deliveries() == survivor.claimed_deliveries() == 0
+    backend.close()
+    survivor.reset()
+    survivor.close()  # type: ignore[attr-defined]
+    if kind == "redis":
+        dead.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow  # two server processes
+def test_two_serve_processes_on_redis_share_one_manual_clock(redis_url: str):
+    store_url = fresh_namespace(redis_url)
+    options = ("--clock", "manual", "--store", store_url, "--api-key", "sk-k", "--quiet")
+    with ExitStack() as stack:
+        receiver = stack.enter_context(Receiver())
+        a, b = Server(*options, "--seed", "1"), Server(*options, "--seed", "2")
+        stack.callback(a.stop)
+        stack.callback(b.stop)
+        headers = {"Authorization": "Bearer sk-k"}
+        body = {
+            "image_list": [{"image": "https://example.com/a.png"}],
+            "prompt": "p",
+            "callback_url": receiver.url,
+        }
+        created = requests.post(a.url + API_PATH, json=body, headers=headers, timeout=10).json()
+        assert created["code"] == 0
+        task_id = created["data"]["task_id"]
+        advance = requests.post(f"{b.url}/__mock__/clock/advance", json={"seconds": 10}, timeout=30)
+        assert advance.status_code == 200
+        for server in (b, a):
+            task = requests.get(f"{server.url}{API_PATH}/{task_id}", headers=headers, timeout=10)
+            assert task.json()["data"]["task_status"] == "succeed"
+        clocks = [requests.get(f"{s.url}/__mock__/clock", timeout=10).json() for s in (a, b)]
+        assert clocks[0] == clocks[1]
+        assert clocks[0]["now_ms"] >= created["data"]["created_at"] + 10_000
+        assert receiver.wait_until(lambda got: len(got) >= 3, 10.0)
+        statuses = [d.body["task_status"] for d in receiver.deliveries]
+        assert statuses == ["submitted", "processing", "succeed"]
+        requests.post(f"{a.url}/__mock__/reset", timeout=10)  # leaves the namespace empty

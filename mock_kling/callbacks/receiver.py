@@ -50,7 +50,7 @@ class Receiver:
         self._deliveries: list[Delivery] = []
         self._answers: deque[int] = deque()
         self._files: dict[str, tuple[bytes, str]] = {}
-        self._hang_all = False
+        self._hang_prefix: str | None = None  # hang(): hold the requests whose path starts so
         self._releases = 0  # bumped by release(): hanging requests go on
         self._stats = {"count": 0, "first_ms": 0.0, "last_ms": 0.0, "hanging": 0}
         self.keep = keep
@@ -89,16 +89,16 @@ class Receiver:
         with self._changed:
             self._answers.extend(statuses)
 
-    def hang(self) -> None:
-        """Every request from now on waits, unanswered, until release(), until its client goes
-        away or for hang_seconds."""
+    def hang(self, path_prefix: str = "") -> None:
+        """Every request from now on (whose path starts with `path_prefix`) waits, unanswered,
+        until release(), until its client goes away or for hang_seconds."""
         with self._changed:
-            self._hang_all = True
+            self._hang_prefix = path_prefix
 
     def release(self) -> None:
         """Let every hanging request go on, and stop hanging new ones."""
         with self._changed:
-            self._hang_all = False
+            self._hang_prefix = None
             self._releases += 1
             self._changed.notify_all()
 
@@ -139,7 +139,7 @@ class Receiver:
 
     # --- the handler's side ------------------------------------------------------------------
 
-    def _arrived(self) -> tuple[int, bool]:
+    def _arrived(self, path: str) -> tuple[int, bool]:
         """The status to answer, and whether to hold the answer first."""
         now = time.time() * 1000
         with self._changed:
@@ -149,7 +149,8 @@ class Receiver:
             stats["last_ms"] = now
             self._changed.notify_all()
             status = self._answers.popleft() if self._answers else 200
-            return status, status == 0 or self._hang_all
+            prefix = self._hang_prefix
+            return status, status == 0 or (prefix is not None and path.startswith(prefix))
 
     def _record(self, delivery: Delivery) -> None:
         if self.keep:
@@ -163,6 +164,7 @@ class Receiver:
         with self._changed:
             releases = self._releases
             self._stats["hanging"] += 1
+            self._changed.notify_all()
         try:
             while time.monotonic() < deadline:
                 if _closed(connection):
@@ -210,7 +212,7 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             arrived = time.monotonic()
             length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
             raw = self.rfile.read(length)
-            status, hold = receiver._arrived()
+            status, hold = receiver._arrived(self.path)
             gone = receiver._hold(self.connection) if hold else False
             body = parse_body(raw) if receiver.keep else None
             headers = dict(self.headers.items())

@@ -18,7 +18,16 @@ from mock_kling.store.redis_lock import RedisLock
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _S = TypeVar("_S", bound="RedisBase")
-_SCRIPTS = ("ADD_TASK", "PAGE", "ADD_DELIVERY", "CLAIM_DUE", "PUT_BACK", "FINISH", "CANCEL")
+_SCRIPTS = (
+    "ADD_TASK",
+    "PAGE",
+    "ADD_DELIVERY",
+    "CLAIM_DUE",
+    "NEXT_DUE",
+    "PUT_BACK",
+    "FINISH",
+    "CANCEL",
+)
 
 
 class RedisBase:

@@ -4,7 +4,6 @@ ends (Redis's clock) and another replica sends the notification."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from mock_kling.core.delivery import Delivery
@@ -35,10 +34,8 @@ class RedisQueue(RedisBase):
 
     def _claim(self, now_ms: int) -> tuple[list[str], set[str]]:
         """The claimed heads, and the tasks whose head was claimed before by a lapsed lease."""
-        pipe = self._r.pipeline(transaction=False)  # a cheap look first: is anything due?
-        pipe.zrangebyscore(self._p + "due", "-inf", now_ms, start=0, num=1)
-        pipe.zrangebyscore(self._p + "leases", "-inf", time.time() * 1000, start=0, num=1)
-        if not any(pipe.execute()):
+        due = self.next_delivery_ms()  # a cheap look first (one round trip): is anything due?
+        if due is None or due > now_ms:
             return [], set()
         heads, taken = self._run("CLAIM_DUE", now_ms, self._token, self._lease_ms)
         return list(heads), set(taken)
@@ -58,8 +55,10 @@ class RedisQueue(RedisBase):
 
     @guarded
     def next_delivery_ms(self) -> int | None:
-        found = self._r.zrange(self._p + "due", 0, 0, withscores=True)
-        return int(found[0][1]) if found else None
+        """The earliest due time of an unclaimed head or of a head whose claim's lease ended
+        (a dead replica's: `claim_due` takes it over), in one round trip."""
+        due = self._run("NEXT_DUE")
+        return None if due is None else int(due)
 
     @guarded
     def pending_deliveries(self) -> int:

@@ -37,13 +37,19 @@ if n == 1 and redis.call('HEXISTS', p .. 'claims', id) == 0 then
 end
 """
 
+# The Redis server's clock in ms (`ms`): the one clock every replica's leases are measured on.
+_SERVER_MS = """
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
 # ARGV: prefix, now (fake ms), claim token, lease (real ms). Leases past their end (the Redis
 # server's clock) are taken back first: a replica that died mid-delivery loses its claims.
 # Returns the claimed heads' JSON.
-CLAIM_DUE = """
+CLAIM_DUE = (
+    _SERVER_MS
+    + """
 local p, token = ARGV[1], ARGV[3]
-local t = redis.call('TIME')
-local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', ms)) do
   redis.call('ZREM', p .. 'leases', id)
   redis.call('HDEL', p .. 'claims', id)
@@ -64,6 +70,28 @@ for i, id in ipairs(ids) do
 end
 return {heads, taken}
 """
+)
+
+# ARGV: prefix. The earliest due time of the heads that CLAIM_DUE would claim by that time: the
+# unclaimed ones, and those whose claim's lease has ended (the Redis server's clock, as there),
+# or false. Read only. (Due times are whole ms: the integer reply is exact.)
+NEXT_DUE = (
+    _SERVER_MS
+    + """
+local p = ARGV[1]
+local first = redis.call('ZRANGE', p .. 'due', 0, 0, 'WITHSCORES')
+local due = first[2] and tonumber(first[2])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', ms)) do
+  local head = redis.call('LINDEX', p .. 'q:' .. id, 0)
+  if head then
+    local head_due = cjson.decode(head).due_ms
+    if not due or head_due < due then due = head_due end
+  end
+end
+if due then return due end
+return false
+"""
+)
 
 # Shared by PUT_BACK and FINISH: release this token's claim of the task's queue; the queue's
 # head JSON when its seq is ARGV[4], else false (a lost claim, a reset or a cancel meanwhile).
