@@ -214,6 +214,12 @@ def spread(values: Sequence[float]) -> tuple[float, float]:
     return (min(values), max(values)) if values else (float("nan"), float("nan"))
 
 
+def rotated(names: tuple[str, ...], shift: int) -> tuple[str, ...]:
+    """`names` starting at index `shift` (mod len): round k of a cell starts with another."""
+    shift %= len(names)
+    return names[shift:] + names[:shift]
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     """The nearest-rank percentile (share in 0..1) of `values`."""
     if not values:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ class WrkResult:
     socket_errors: int
     timeouts: int
     server_cpu_s: float = 0.0  # CPU time of the server's process tree during the run
+    side_cpu_s: float = 0.0  # CPU time of the `side_pids` trees meanwhile (redis-server, say)
+    wrk_cpu_s: float = 0.0  # CPU time of wrk itself (it shares the machine's cores)
 
     @property
     def errors(self) -> int:
@@ -39,8 +43,16 @@ class WrkResult:
     def cpu_us_per_request(self) -> float:
         return self.server_cpu_s / self.requests * 1e6 if self.requests else float("nan")
 
+    @property
+    def side_cpu_us_per_request(self) -> float:
+        return self.side_cpu_s / self.requests * 1e6 if self.requests else float("nan")
+
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "cpu_us_per_request": self.cpu_us_per_request}
+        return {
+            **asdict(self),
+            "cpu_us_per_request": self.cpu_us_per_request,
+            "side_cpu_us_per_request": self.side_cpu_us_per_request,
+        }
 
 
 def ensure_wrk() -> str:
@@ -71,9 +83,11 @@ def run_wrk(
     body_file: Path | None = None,
     timeout_s: float = 10.0,
     server_pid: int | None = None,
+    side_pids: Sequence[int] = (),
 ) -> WrkResult:
     """wrk -t1 --latency with benchmarks/wrk.lua: GET, or POST `body_file` as application/json;
-    with `server_pid`, also the CPU time that process and its children used meanwhile."""
+    with `server_pid`, also the CPU time that process and its children used meanwhile (and that
+    of the `side_pids` trees, summed, and wrk's own)."""
     command = [
         ensure_wrk(),
         "-t1",
@@ -91,10 +105,14 @@ def run_wrk(
         "BENCH_BODY_FILE": str(body_file) if body_file else "",
     }
     cpu_before = procs.cpu_seconds(server_pid) if server_pid else 0.0
+    side_before = sum(procs.cpu_seconds(pid) for pid in side_pids)
+    wrk_before = _children_cpu_seconds()
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=seconds + timeout_s + 60
     )
+    wrk_cpu = _children_cpu_seconds() - wrk_before
     cpu = procs.cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+    side_cpu = sum(procs.cpu_seconds(pid) for pid in side_pids) - side_before
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
@@ -112,4 +130,12 @@ def run_wrk(
         socket_errors=data["connect"] + data["read"] + data["write"],
         timeouts=data["timeout"],
         server_cpu_s=cpu,
+        side_cpu_s=side_cpu,
+        wrk_cpu_s=wrk_cpu,
     )
+
+
+def _children_cpu_seconds() -> float:
+    """User + system time of this process's finished children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -13,7 +13,16 @@ import bodies as b
 import http_table
 import wiremock
 from clients import answer, request_json, submit
-from harness import API_KEY, API_PATH, AUTH, HEALTH_PATH, Server, start_baseline, start_fake
+from harness import (
+    API_KEY,
+    API_PATH,
+    AUTH,
+    HEALTH_PATH,
+    Server,
+    rotated,
+    start_baseline,
+    start_fake,
+)
 from load import WrkResult, run_wrk
 from report import Report, Settings, ms, rate, say
 
@@ -44,12 +53,6 @@ CELLS = (
     Cell("POST submit 2x400x400", 64, FAKE_BARE),
 )
 Results = dict[tuple[str, int, str], list[WrkResult]]
-
-
-def rotated(names: tuple[str, ...], shift: int) -> tuple[str, ...]:
-    """`names` starting at index `shift` (mod len): round k of a cell starts with another."""
-    shift %= len(names)
-    return names[shift:] + names[:shift]
 
 
 def section_http(s: Settings, report: Report, tmp: Path) -> None:

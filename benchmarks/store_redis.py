@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -35,12 +35,24 @@ from mock_kling.store.redis import open_redis
 PATH = "/v1/videos/multi-image2video"
 
 
+class RedisProcess(NamedTuple):
+    """A running redis-server: its TCP URL, its unix socket URL and its process id."""
+
+    tcp: str
+    unix: str
+    pid: int
+
+
 @contextmanager
-def redis_server() -> Iterator[tuple[str, str]]:
-    """(TCP URL, unix socket URL) of a fresh redis-server without persistence."""
+def redis_server(start_seconds: float = 10.0) -> Iterator[RedisProcess]:
+    """A fresh redis-server on a free loopback port (and a unix socket) without persistence,
+    stopped afterwards; exits with a message naming the package when redis-server is missing."""
     binary = shutil.which("redis-server")
     if binary is None:
-        sys.exit("redis-server not found: apt-get install redis-server")
+        sys.exit(
+            "redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; "
+            "macOS: brew install redis) and run again"
+        )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -52,18 +64,33 @@ def redis_server() -> Iterator[tuple[str, str]]:
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=port).ping():
-                    break
-            except redis.ConnectionError:
-                continue
-        yield f"redis://127.0.0.1:{port}/0", f"unix://{sock}?db=0"
+        _wait_ready(process, port, start_seconds)
+        yield RedisProcess(f"redis://127.0.0.1:{port}/0", f"unix://{sock}?db=0", process.pid)
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, seconds: float) -> None:
+    client = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {process.returncode}")
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.01)
+        raise RuntimeError(f"redis-server did not answer within {seconds} s")
+    finally:
+        client.close()
 
 
 def _client(store: Store) -> tuple[Any, dict[str, str]]:
@@ -118,8 +145,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis", help="a running Redis (default: start one)")
     args = parser.parse_args()
-    with redis_server() as (tcp, unix):
-        urls = {"redis-tcp": args.redis or tcp, "redis-unix": unix}
+    with redis_server() as server:
+        urls = {"redis-tcp": args.redis or server.tcp, "redis-unix": server.unix}
         stores: dict[str, Store] = {"memory": MemoryStore()}
         for name, url in urls.items():  # a namespace each: one seed draws the same ids
             stores[name] = open_redis(f"{url}{'&' if '?' in url else '?'}namespace=bench-{name}")
