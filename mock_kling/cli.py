@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import importlib
 import random
 import time
 from collections.abc import Callable
@@ -13,8 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from mock_kling.assemble import build_backend, make_clock
-from mock_kling.contract.cli import contract
 from mock_kling.core.auth import make_token
+from mock_kling.core.calibration import Calibration
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
 from mock_kling.core.limits import Limits
 from mock_kling.core.outcomes import RESULTS
@@ -22,7 +23,6 @@ from mock_kling.core.profiles import JWT, PROFILES
 from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
 from mock_kling.http.app import create_app
-from mock_kling.record.commands import calibrate, drift, load_calibration, record, serve_replay
 from mock_kling.serve import request_log
 from mock_kling.serve.banner import banner, url_host
 from mock_kling.serve.granian_worker import Listener
@@ -128,7 +128,29 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
 )
 
 
-@click.group()
+# Commands whose code loads only when one of them runs (or `--help` lists them), so that `serve`
+# starts without the record and contract-suite modules.
+_LAZY_COMMANDS = {
+    "contract": "mock_kling.contract.cli",
+    "record": "mock_kling.record.commands",
+    "calibrate": "mock_kling.record.commands",
+    "drift": "mock_kling.record.commands",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _LAZY_COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command: click.Command = getattr(importlib.import_module(module), cmd_name)
+        return command
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="mock-kling")
 def main() -> None:
     """A fake of Kling's multi-image-to-video API, for development and tests."""
@@ -145,6 +167,8 @@ def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def serve(**options: Any) -> None:
     """Start the fake on a production HTTP server (granian); SIGTERM stops it gracefully."""
     if options["replay"]:
+        from mock_kling.record.commands import serve_replay
+
         return serve_replay(options["replay"], options["host"], options["port"])
     config = _config(options)
     workers = options["workers"]
@@ -247,7 +271,7 @@ def _config(options: dict[str, Any]) -> Config:
         callback_timeout_seconds=options["callback_timeout"],
         callback_hosts=tuple(h.lower() for h in options["callback_host"]) or None,
         public_url=public_url.rstrip("/") if public_url else None,
-        calibration=load_calibration(options["calibration"]) if options["calibration"] else None,
+        calibration=_calibration(options["calibration"]),
     )
 
 
@@ -283,6 +307,10 @@ def _bound(make_server: Callable[[], _Server], host: str, port: int) -> _Server:
     )
 
 
-main.add_command(contract)
-for command in (record, calibrate, drift):
-    main.add_command(command)
+def _calibration(path: Path | None) -> Calibration | None:
+    """A `--calibration` file's timings and failure rates (the record code loads only for it)."""
+    if path is None:
+        return None
+    from mock_kling.record.commands import load_calibration
+
+    return load_calibration(path)
