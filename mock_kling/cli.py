@@ -22,7 +22,7 @@ from mock_kling.core.outcomes import RESULTS
 from mock_kling.core.profiles import JWT, PROFILES
 from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
-from mock_kling.http.app import create_app
+from mock_kling.http.lazy import LazyApp
 from mock_kling.serve import request_log
 from mock_kling.serve.banner import banner, url_host
 from mock_kling.serve.granian_worker import Listener
@@ -193,7 +193,7 @@ def _serve_one(
         config = dataclasses.replace(config, seed=(config.seed or 0) + index)
     store = _store(options, config)
     backend = build_backend(config, make_clock(options["clock"], store), store=store)
-    app = create_app(backend=backend)
+    app = LazyApp(backend)  # Flask loads after the first answers: a faster start
     server = GracefulServer(app, options["host"], listener.port, options["threads"], listener)
     backend.serve_at(base_url)
     detach_log = None if options["quiet"] else request_log.attach(backend, options["log_format"])
@@ -202,6 +202,7 @@ def _serve_one(
         backend.drive_callbacks()  # each replica sends what any replica queued
     if index == 0:
         click.echo(banner(base_url, backend, options["clock"], options["workers"]))
+    app.warm()
 
     def shut_down() -> None:
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mock_kling.core.delivery import answer_error
+
+if TYPE_CHECKING:
+    from http.client import HTTPConnection
 
 USER_AGENT = "mock-kling"
 _MAX_ANSWER_BYTES = 64 * 1024
@@ -38,6 +41,9 @@ def _expire(connection: HTTPConnection, expired: threading.Event) -> None:
 def _post(
     url: str, body: bytes, timeout: float, expired: threading.Event
 ) -> tuple[int | None, str | None]:
+    # imported at the first send, not at start-up (serve answers sooner)
+    from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
+
     connection: HTTPConnection | None = None
     watchdog: threading.Timer | None = None
     try:

@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from mock_kling.core import profiles
+from mock_kling.http.routes import UI
 
-UI = "/__mock__/ui/"
 ASSETS = Path(__file__).with_name("ui")  # hand-written HTML, CSS and JS: no build step, no CDN
 FILES = frozenset({"index.html", "app.js", "app.css"})
 # The page loads nothing from elsewhere and runs no inline script.

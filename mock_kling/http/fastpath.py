@@ -20,7 +20,7 @@ from mock_kling.core.errors import KlingError
 from mock_kling.core.journal import summarize
 from mock_kling.core.requests import parse_json
 from mock_kling.core.store import StoreError
-from mock_kling.http import record, routes
+from mock_kling.http import health, record, routes
 from mock_kling.http.body import Line, Renderer, read_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -93,6 +93,8 @@ class FastPath:
             return NOT_GET
         line = None
         try:
+            if method == "GET" and environ.get("PATH_INFO") == routes.HEALTH:
+                return wire.json_bytes(health.report(self.backend, self)) + b"\n"
             line = Line(environ)
             ref = routes.task_ref(line.path, self.backend.profile.prefixes)
             if ref is None or (method == "POST" and ref):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mock_kling.core.backend import Backend
-from mock_kling.http.fastpath import FastPath
+
+if TYPE_CHECKING:
+    from mock_kling.http.fastpath import FastPath
 
 
 def report(backend: Backend, fast_path: FastPath | None) -> dict[str, Any]:

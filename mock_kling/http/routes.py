@@ -15,6 +15,8 @@ from mock_kling.core.errors import KlingError
 
 PREFIXES = profiles.PREFIXES  # every prefix a vendor profile may serve
 PATH = profiles.ROUTE
+UI = "/__mock__/ui/"  # the dashboard
+HEALTH = "/__mock__/health"
 _TWICE = "Authorization header must be sent once (got it more than once)"
 _API_PREFIXES = tuple(prefix + "/" for prefix in PREFIXES)
 

@@ -6,7 +6,7 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.config import DEV_ACCESS_KEY
 from mock_kling.core.profiles import JWT, ROUTE, V1
 from mock_kling.core.version import __version__
-from mock_kling.http.dashboard import UI
+from mock_kling.http.routes import UI
 
 
 def banner(base_url: str, backend: Backend, clock_kind: str, workers: int = 1) -> str:
