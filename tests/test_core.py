@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import re
 import struct
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from mock_kling import contracts
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.errors import SERVICE_CODES, KlingError
-from mock_kling.core.ids import IdSource
+from mock_kling.core.ids import IdSource, version_4
 from mock_kling.core.images import ImageRuleError, inspect_image
 from mock_kling.core.outcomes import Timings
 
@@ -110,3 +113,8 @@ def _jpeg(width: int, height: int, progressive: bool = False) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height)).save(buffer, format="JPEG", progressive=progressive)
     return buffer.getvalue()
+
+
+@given(st.integers(min_value=0, max_value=(1 << 128) - 1))
+def test_request_ids_are_the_uuid_modules_version_4_uuids(bits: int):
+    assert version_4(bits) == str(uuid.UUID(int=bits, version=4))
