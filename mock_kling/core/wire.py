@@ -31,9 +31,15 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
+# `{"code":0,"message":...,"request_id":"`: what precedes a request id in every success answer
+_ENVELOPE_HEAD = json_bytes(envelope(None, "RID")).split(b"RID")[0]
+
+
 def envelope_json(data: bytes, request_id: str) -> bytes:
     """`envelope(data, request_id)` as Flask answers it (compact JSON and a newline), around
     `data` that is JSON already."""
+    if request_id.isascii() and request_id.replace("-", "").isalnum():  # ours: nothing to escape
+        return b"".join((_ENVELOPE_HEAD, request_id.encode(), b'","data":', data, b"}\n"))
     head = json_bytes(envelope(None, request_id))  # ...,"data":null}: data is the last key
     return head[: -len(b"null}")] + data + b"}\n"
 
