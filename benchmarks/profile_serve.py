@@ -1,5 +1,6 @@
 """Profiles `mock-kling serve` under wrk load with py-spy and prints the top frames by own time
-(and by total time): `python benchmarks/profile_serve.py [--endpoint get|list|post|post-urls] [--gil]`."""
+(and by total time):
+`python benchmarks/profile_serve.py [--endpoint get|list|post|post-urls] [--gil]`."""
 
 from __future__ import annotations
 
