@@ -88,7 +88,7 @@ def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
     survivor = fresh_store(redis_url)
     dead = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")
     survivor.add_delivery(_delivery(survivor, "t1"))
-    assert [d.taken_over for d in dead.claim_due(0)] == [False]  # then it "dies": no finish
+    assert [d.taken_over for d in dead.claim_due(0, 10)] == [False]  # then it "dies": no finish
     sender = Recorder()
     backend = build_backend(Config(seed=1), store=survivor, sender=sender)
     backend.drive_callbacks()  # as a replica under `serve` does; it claims once the lease ends
@@ -121,7 +121,7 @@ def test_an_advance_takes_over_a_lapsed_claim_when_nothing_else_is_due(
         dead = open_store(url)
     now = SystemClock().now_ms()  # where the manual clock starts
     dead.add_delivery(_delivery(dead, "t1", now))
-    assert [d.taken_over for d in dead.claim_due(now)] == [False]  # then it "dies": no finish
+    assert [d.taken_over for d in dead.claim_due(now, 10)] == [False]  # then it "dies": no finish
     if kind == "redis":
         wait_past_leases(redis_url)
     else:

@@ -66,10 +66,11 @@ def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replica
     one, two = replicas
     for task_id in ("a", "b", "c"):
         one.add_delivery(_delivery(one, task_id))
-    claimed = one.claim_due(0)
+    claimed = one.claim_due(0, 10)
     assert [d.task_id for d in claimed] == ["a", "b", "c"]
-    assert two.claim_due(0) == []
-    assert not two.finish(claimed[0])  # not its claim
+    assert two.claim_due(0, 10) == []
+    assert not two.finish(replace(claimed[0], claim=""))  # not a claim of it
+    assert not one.finish(replace(claimed[0], claim=claimed[0].claim + "0"))  # nor another
     assert one.finish(claimed[0])
     assert one.claimed_deliveries() == 2
 
@@ -77,11 +78,11 @@ def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replica
 def test_a_replica_that_dies_mid_delivery_loses_its_claim_when_the_lease_ends(replicas):
     one, two = replicas  # `two` holds claims for 1 ms
     two.add_delivery(_delivery(two, "a"))
-    (head,) = two.claim_due(0)  # ... and dies
+    (head,) = two.claim_due(0, 10)  # ... and dies
     deadline = time.monotonic() + _DEADLINE_S
     taken: list[Delivery] = []
     while not taken and time.monotonic() < deadline:
-        taken = one.claim_due(0)
+        taken = one.claim_due(0, 10)
     assert [d.seq for d in taken] == [head.seq]
     assert not two.put_back(replace(head, attempts=1))  # too late: the claim is gone
     assert one.finish(taken[0])
