@@ -21,7 +21,7 @@ from mock_kling.core.store import StoreError
 from mock_kling.store import redis_codec as codec
 from mock_kling.store.redis import RedisStore, open_redis
 
-from .redis_server import fresh_store
+from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
 
 _DEADLINE_S = 10.0
@@ -87,6 +87,22 @@ def test_a_replica_that_dies_mid_delivery_loses_its_claim_when_the_lease_ends(re
     assert not two.put_back(replace(head, attempts=1))  # too late: the claim is gone
     assert one.finish(taken[0])
     assert one.pending_deliveries() == 0
+
+
+def test_a_replica_that_reclaims_its_own_lapsed_claim_is_told_so_and_the_old_send_ends_nowhere(
+    redis_url: str, redis_store: RedisStore
+):
+    two = open_redis(f"{redis_url}?namespace={redis_store.namespace}&lease=0.5")
+    two.add_delivery(_delivery(two, "a"))
+    (first,) = two.claim_due(0, 10)
+    wait_past_leases(redis_url, 500)  # the lease ran out while the first send was still going
+    (second,) = two.claim_due(0, 10)  # the same replica claims the same head again
+    assert second.taken_over  # journaled as a take-over: it accounts for a duplicate
+    assert not two.finish(first)  # the first send's end neither removes the head ...
+    assert two.claim_due(0, 10) == []  # ... nor puts it back in the queue while it is sent
+    assert two.finish(second)
+    assert two.pending_deliveries() == two.claimed_deliveries() == 0
+    two.close()
 
 
 def test_atomic_excludes_the_other_replica_until_released(replicas):
