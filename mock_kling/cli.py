@@ -198,8 +198,8 @@ def _serve_one(
     backend.serve_at(base_url)
     detach_log = None if options["quiet"] else request_log.attach(backend, options["log_format"])
     server.start()
-    if options["workers"] > 1:
-        backend.drive_callbacks()  # each replica sends what any replica queued
+    if _shared(options):
+        backend.drive_callbacks()  # each replica sends what any replica queued (system clock)
     if index == 0:
         click.echo(banner(base_url, backend, options["clock"], options["workers"]))
     app.warm()
@@ -216,7 +216,7 @@ def _serve_one(
 
 def _shared_config(options: dict[str, Any], config: Config) -> Config:
     """Several workers need a shared store (checked by opening it once here) and a seed."""
-    if options["store"] == "memory" and not options["state"]:
+    if not _shared(options):
         click.echo(
             f"Error: --workers {options['workers']} needs a shared store: "
             "--store sqlite:///FILE, --state FILE or --store redis://HOST:PORT/DB",
@@ -274,6 +274,11 @@ def _config(options: dict[str, Any]) -> Config:
         public_url=public_url.rstrip("/") if public_url else None,
         calibration=_calibration(options["calibration"]),
     )
+
+
+def _shared(options: dict[str, Any]) -> bool:
+    """Whether the store may be shared with other processes (sqlite or redis, not memory)."""
+    return options["store"] != "memory" or bool(options["state"])
 
 
 def _store(options: dict[str, Any], config: Config) -> Store:

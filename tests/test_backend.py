@@ -112,11 +112,11 @@ class _FailingOnce(MemoryStore):
 
     failed = False
 
-    def claim_due(self, now_ms: int) -> list[Any]:
+    def claim_due(self, now_ms: int, limit: int) -> list[Any]:
         if not self.failed:
             self.failed = True
             raise RuntimeError("store broke once")
-        return super().claim_due(now_ms)
+        return super().claim_due(now_ms, limit)
 
 
 def test_an_error_in_the_driver_is_recorded_and_the_driver_goes_on():

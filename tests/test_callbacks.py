@@ -391,6 +391,29 @@ def test_a_hanging_task_does_not_delay_another(clock, queues):
     ]
 
 
+def test_claims_no_more_than_the_pool_can_start_sending(clock, queues):
+    """A claim's lease (a shared store's) starts as its send starts: what waits for a free
+    sender stays unclaimed, for another replica to send or for a later claim."""
+    release = threading.Event()
+
+    def sender(url: str, body: bytes, timeout: float) -> tuple[int | None, str | None]:
+        release.wait(WAIT)
+        return 200, None
+
+    queue = queues(clock, sender=sender, workers=2)
+    for task_id in "abcde":
+        notify(queue, task_id, "submitted", f"http://{task_id}/hook")
+    try:
+        assert queue.run_due() == 2
+        assert queue.run_due() == 0  # the pool is full: nothing more is claimed
+        assert queue.store.claimed_deliveries() == 2
+    finally:
+        release.set()
+    queue.settle(T0, clock.set_ms)
+    assert sorted(entry.task_id for entry in queue.journal()) == list("abcde")
+    assert queue.pending() == 0
+
+
 def test_system_clock_background_delivers_when_due(queues, receivers):
     receiver = receivers()
     clock = SystemClock()

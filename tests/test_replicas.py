@@ -88,7 +88,7 @@ def test_a_replica_that_takes_over_a_lapsed_claim_journals_it(redis_url: str):
     survivor = fresh_store(redis_url)
     dead = open_redis(f"{redis_url}?namespace={survivor.namespace}&lease=0.001")
     survivor.add_delivery(_delivery(survivor, "t1"))
-    assert [d.taken_over for d in dead.claim_due(0)] == [False]  # then it "dies": no finish
+    assert [d.taken_over for d in dead.claim_due(0, 10)] == [False]  # then it "dies": no finish
     sender = Recorder()
     backend = build_backend(Config(seed=1), store=survivor, sender=sender)
     backend.drive_callbacks()  # as a replica under `serve` does; it claims once the lease ends
@@ -121,7 +121,7 @@ def test_an_advance_takes_over_a_lapsed_claim_when_nothing_else_is_due(
         dead = open_store(url)
     now = SystemClock().now_ms()  # where the manual clock starts
     dead.add_delivery(_delivery(dead, "t1", now))
-    assert [d.taken_over for d in dead.claim_due(now)] == [False]  # then it "dies": no finish
+    assert [d.taken_over for d in dead.claim_due(now, 10)] == [False]  # then it "dies": no finish
     if kind == "redis":
         wait_past_leases(redis_url)
     else:
@@ -172,3 +172,33 @@ def test_two_serve_processes_on_redis_share_one_manual_clock(redis_url: str):
         statuses = [d.body["task_status"] for d in receiver.deliveries]
         assert statuses == ["submitted", "processing", "succeed"]
         requests.post(f"{a.url}/__mock__/reset", timeout=10)  # leaves the namespace empty
+
+
+@pytest.mark.slow  # two server processes, about 6 s
+def test_a_replica_that_gets_no_submit_sends_what_another_queued(tmp_path: Path):
+    """`serve` on a shared store starts its callback driver at startup, not at its first
+    submit: B, which only ever serves reads, sends what A queued once A is gone."""
+    options = ("--state", str(tmp_path / "shared.db"), "--api-key", "sk-k", "--quiet")
+    timings = ("--submitted-seconds", "5", "--processing-seconds", "1")
+    with ExitStack() as stack:
+        receiver = stack.enter_context(Receiver())
+        a, b = Server(*options, *timings), Server(*options, *timings, "--seed", "2")
+        stack.callback(b.stop)
+        body = {
+            "image_list": [{"image": "https://example.com/a.png"}],
+            "prompt": "p",
+            "callback_url": receiver.url,
+        }
+        headers = {"Authorization": "Bearer sk-k"}
+        try:
+            created = requests.post(a.url + API_PATH, json=body, headers=headers, timeout=10)
+            assert created.json()["code"] == 0
+        finally:
+            a.stop()  # its driver stops with it; the queued notifications stay in the store
+        sent_by_a = [d.body["task_status"] for d in receiver.deliveries]
+        assert "succeed" not in sent_by_a  # due 6 s after the submit
+        assert receiver.wait_until(
+            lambda got: any(d.body["task_status"] == "succeed" for d in got), 30.0
+        )
+        statuses = [d.body["task_status"] for d in receiver.deliveries]
+        assert statuses == ["submitted", "processing", "succeed"]

@@ -124,16 +124,16 @@ def test_deliveries_go_one_head_per_task_in_due_order(store: Store):
     ):
         store.add_delivery(delivery)
     assert store.next_delivery_ms() == 5
-    claimed = store.claim_due(100)
+    claimed = store.claim_due(100, 10)
     assert [(d.task_id, d.status) for d in claimed] == [("b", "submitted"), ("a", "submitted")]
-    assert store.claim_due(100) == []  # heads are claimed: the queue behind waits
+    assert store.claim_due(100, 10) == []  # heads are claimed: the queue behind waits
     assert store.next_delivery_ms() is None
     retry = replace(claimed[1], attempts=1, due_ms=50, started=True)
     assert store.put_back(retry)
     assert store.finish(claimed[0])
     assert not store.finish(claimed[0])  # gone: a second finish is a no-op
     assert store.next_delivery_ms() == 50
-    assert [d.attempts for d in store.claim_due(50)] == [1]
+    assert [d.attempts for d in store.claim_due(50, 10)] == [1]
     assert store.pending_deliveries() == 2
     assert store.claimed_deliveries() == 1
 
@@ -145,8 +145,33 @@ def test_cancel_keeps_started_and_earlier_deliveries(store: Store):
         _delivery(store, "a", "succeed", 3000),
     ):
         store.add_delivery(delivery)
-    (head,) = store.claim_due(0)
+    (head,) = store.claim_due(0, 10)
     store.cancel_deliveries("a", after_ms=500)
     assert store.pending_deliveries() == 1  # the claimed head stays; the later ones go
     assert store.finish(head)
     assert store.pending_deliveries() == 0
+
+
+def test_a_claim_takes_at_most_limit_heads_the_earliest_due_first(store: Store):
+    for task_id, due_ms in (("a", 40), ("b", 10), ("c", 30), ("d", 20), ("e", 500)):
+        store.add_delivery(_delivery(store, task_id, "submitted", due_ms))
+    assert store.claim_due(100, 0) == []
+    assert [d.task_id for d in store.claim_due(100, 2)] == ["b", "d"]
+    assert store.claimed_deliveries() == 2
+    assert store.next_delivery_ms() == 30  # the heads not claimed wait for a free sender
+    assert [d.task_id for d in store.claim_due(100, 5)] == ["c", "a"]  # "e" is not due
+    assert store.claimed_deliveries() == 4
+
+
+def test_every_claim_is_unique_and_a_stale_one_holds_nothing(store: Store):
+    store.add_delivery(_delivery(store, "a", "submitted", 0))
+    (first,) = store.claim_due(0, 10)
+    assert store.put_back(replace(first, attempts=1))  # a retry, due at once
+    (second,) = store.claim_due(0, 10)  # the same head, claimed again by the same store
+    assert second.claim != first.claim
+    assert not store.finish(first)  # a send under the first claim can't end the second one
+    assert not store.put_back(replace(first, attempts=2))
+    assert store.claimed_deliveries() == 1  # the second claim stands ...
+    assert store.claim_due(0, 10) == []  # ... and its head is not offered again
+    assert store.finish(second)
+    assert store.pending_deliveries() == store.claimed_deliveries() == 0

@@ -21,7 +21,7 @@ from mock_kling.core.store import StoreError
 from mock_kling.store import redis_codec as codec
 from mock_kling.store.redis import RedisStore, open_redis
 
-from .redis_server import fresh_store
+from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
 
 _DEADLINE_S = 10.0
@@ -66,10 +66,11 @@ def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replica
     one, two = replicas
     for task_id in ("a", "b", "c"):
         one.add_delivery(_delivery(one, task_id))
-    claimed = one.claim_due(0)
+    claimed = one.claim_due(0, 10)
     assert [d.task_id for d in claimed] == ["a", "b", "c"]
-    assert two.claim_due(0) == []
-    assert not two.finish(claimed[0])  # not its claim
+    assert two.claim_due(0, 10) == []
+    assert not two.finish(replace(claimed[0], claim=""))  # not a claim of it
+    assert not one.finish(replace(claimed[0], claim=claimed[0].claim + "0"))  # nor another
     assert one.finish(claimed[0])
     assert one.claimed_deliveries() == 2
 
@@ -77,15 +78,31 @@ def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replica
 def test_a_replica_that_dies_mid_delivery_loses_its_claim_when_the_lease_ends(replicas):
     one, two = replicas  # `two` holds claims for 1 ms
     two.add_delivery(_delivery(two, "a"))
-    (head,) = two.claim_due(0)  # ... and dies
+    (head,) = two.claim_due(0, 10)  # ... and dies
     deadline = time.monotonic() + _DEADLINE_S
     taken: list[Delivery] = []
     while not taken and time.monotonic() < deadline:
-        taken = one.claim_due(0)
+        taken = one.claim_due(0, 10)
     assert [d.seq for d in taken] == [head.seq]
     assert not two.put_back(replace(head, attempts=1))  # too late: the claim is gone
     assert one.finish(taken[0])
     assert one.pending_deliveries() == 0
+
+
+def test_a_replica_that_reclaims_its_own_lapsed_claim_is_told_so_and_the_old_send_ends_nowhere(
+    redis_url: str, redis_store: RedisStore
+):
+    two = open_redis(f"{redis_url}?namespace={redis_store.namespace}&lease=0.5")
+    two.add_delivery(_delivery(two, "a"))
+    (first,) = two.claim_due(0, 10)
+    wait_past_leases(redis_url, 500)  # the lease ran out while the first send was still going
+    (second,) = two.claim_due(0, 10)  # the same replica claims the same head again
+    assert second.taken_over  # journaled as a take-over: it accounts for a duplicate
+    assert not two.finish(first)  # the first send's end neither removes the head ...
+    assert two.claim_due(0, 10) == []  # ... nor puts it back in the queue while it is sent
+    assert two.finish(second)
+    assert two.pending_deliveries() == two.claimed_deliveries() == 0
+    two.close()
 
 
 def test_atomic_excludes_the_other_replica_until_released(replicas):

@@ -80,13 +80,15 @@ def test_claims_of_a_killed_process_are_freed_when_a_store_opens(tmp_path: Path)
     store = SqliteStore(path)
     seq = store.next_delivery_seq()
     store.add_delivery(Delivery(seq, "t", "submitted", "http://r/h", {}, b"{}", 0, 0))
-    (claimed,) = store.claim_due(0)
+    (claimed,) = store.claim_due(0, 10)
     with sqlite3.connect(path) as db:  # as if a process that is gone had claimed it
         db.execute("UPDATE deliveries SET claimed_by = '2147483646:gone'")
-    assert store.claim_due(0) == []
+    assert store.claim_due(0, 10) == []
     reopened = SqliteStore(path)
-    assert reopened.claim_due(0) == [replace(claimed, taken_over=True)]  # journaled as such
-    assert reopened.finish(replace(claimed))
+    (taken,) = reopened.claim_due(0, 10)
+    assert taken == replace(claimed, taken_over=True, claim=taken.claim)  # journaled as such
+    assert taken.claim != claimed.claim
+    assert reopened.finish(taken)
     assert reopened.pending_deliveries() == 0
 
 

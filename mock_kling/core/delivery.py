@@ -84,6 +84,7 @@ class Delivery:
     started: bool = False  # its first send has started
     duplicate_due: bool = False  # the next send is the duplicate of its final attempt
     taken_over: bool = False  # claimed after another claim's lease ran out (a replica died)
+    claim: str = ""  # the store's token of the claim it was handed out under (one per claim)
 
     def entry(self, **fields: Any) -> Attempt:
         """A journal record of a send of this notification."""

@@ -1,7 +1,9 @@
 """The driver of everything that falls due: it announces the steps tasks reach and sends the
 callback deliveries that are due, strictly in order per task and concurrently across tasks on a
-pool. Drive it with `settle` (manual clock) or `start` (system clock). Nothing fails silently:
-an exception in a job or in the driver is reported through `on_error`, and the driver goes on."""
+pool. It claims only as many deliveries as the pool can start sending now, so that a claim's
+lease (a shared store's) starts as its send starts. Drive it with `settle` (manual clock) or
+`start` (system clock). Nothing fails silently: an exception in a job or in the driver is
+reported through `on_error`, and the driver goes on."""
 
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ class Dispatcher:
         self._generation = 0  # bumped by reset: older jobs finish unseen
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._claiming = threading.Lock()  # one claimer at a time: claims never outrun the pool
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mock-kling-cb")
 
     # --- feeding and reading ----------------------------------------------------------------
@@ -90,19 +94,21 @@ class Dispatcher:
     # --- driving ------------------------------------------------------------------------------
 
     def run_due(self) -> int:
-        """Announce every step reached by now and start every delivery due now; returns how
-        many sends were started."""
+        """Announce every step reached by now and start the deliveries due now that the pool has
+        free threads for (the earliest due first); returns how many sends were started."""
         if self._stopping:
             return 0
         now = self._clock.now_ms()
         for task, step in self._store.pop_reached_steps(now):
             self._emit(StepReached(task, step))
         started = 0
-        for claimed in self._store.claim_due(now):
-            delivery = self._take_over(claimed, now) if claimed.taken_over else claimed
-            ready = delivery if delivery.matched else self._apply_fault(delivery, now)
-            if ready is not None:
-                started += self._submit(ready)
+        with self._claiming:
+            free = self._free_slots()
+            for claimed in self._store.claim_due(now, free) if free else ():
+                delivery = self._take_over(claimed, now) if claimed.taken_over else claimed
+                ready = delivery if delivery.matched else self._apply_fault(delivery, now)
+                if ready is not None:
+                    started += self._submit(ready)
         return started
 
     def settle(self, target_ms: int, set_clock: Callable[[int], None]) -> None:
@@ -156,13 +162,17 @@ class Dispatcher:
                 due = self.next_due_ms()
             except Exception as exc:  # reported; the driver keeps going
                 self._on_error(exc, "callback driver")
-            nap = _MAX_NAP_SECONDS
-            if due is not None:
+            nap = _MAX_NAP_SECONDS  # a full pool: a finishing send wakes the driver
+            if due is not None and self._free_slots():
                 nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
             with self._cond:
                 if not self._changed and not self._stopping:
                     self._cond.wait(nap)
                 self._changed = False
+
+    def _free_slots(self) -> int:
+        with self._cond:
+            return max(0, self._workers - self._running)
 
     def _take_over(self, delivery: Delivery, now: int) -> Delivery:
         """Journal that this replica took over a delivery whose claim lapsed (its replica died or

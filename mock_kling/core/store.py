@@ -104,18 +104,20 @@ class Store(Protocol):
     # --- pending callback deliveries: a queue per task, claimed one head at a time ----------
     def next_delivery_seq(self) -> int: ...
     def add_delivery(self, delivery: Delivery) -> None: ...
-    def claim_due(self, now_ms: int) -> list[Delivery]:
-        """Claim the head of every task queue that is due and not claimed, in (due, seq) order.
-        A claimed head is not offered again until it is put back or finished."""
+    def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
+        """Claim the heads of at most `limit` task queues that are due and not claimed, the
+        earliest due first, returned in (due, seq) order. A claimed head is not offered again
+        until it is put back or finished; each claim has its own token (`Delivery.claim`)."""
         ...
 
     def put_back(self, delivery: Delivery) -> bool:
-        """Replace the claimed head (same seq) by `delivery` and release the claim; False when
-        it is gone (a reset or a cancel happened meanwhile)."""
+        """Replace the head claimed under `delivery.claim` (same seq) by `delivery` and release
+        the claim; False when that claim is gone (a reset, a cancel, a lapsed lease)."""
         ...
 
     def finish(self, delivery: Delivery) -> bool:
-        """Remove the claimed head (same seq) and release the claim; False when it is gone."""
+        """Remove the head claimed under `delivery.claim` (same seq) and release the claim;
+        False when that claim is gone."""
         ...
 
     def cancel_deliveries(self, task_id: str, after_ms: int) -> None:

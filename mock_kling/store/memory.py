@@ -8,7 +8,7 @@ import heapq
 import threading
 from collections import deque
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -31,6 +31,7 @@ class MemoryStore:
     def __init__(self, request_limit: int = 10_000, attempt_limit: int = 100_000) -> None:
         self._lock = threading.RLock()
         self._request_limit, self._attempt_limit = request_limit, attempt_limit
+        self._claims = 0  # claims handed out (each one's token); a reset keeps counting
         self.reset()
 
     def atomic(self) -> AbstractContextManager[object]:
@@ -53,7 +54,7 @@ class MemoryStore:
             self._attempts: deque[Attempt] = deque(maxlen=self._attempt_limit)
             self._clock_ms: int | None = None
             self._queues: dict[str, deque[Delivery]] = {}
-            self._claimed: set[str] = set()
+            self._claimed: dict[str, str] = {}  # task id -> the token of its head's claim
             self._delivery_seq = 0
 
     # --- tasks ------------------------------------------------------------------------------
@@ -224,16 +225,18 @@ class MemoryStore:
         with self._lock:
             self._queues.setdefault(delivery.task_id, deque()).append(delivery)
 
-    def claim_due(self, now_ms: int) -> list[Delivery]:
+    def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
         with self._lock:
             heads = [
                 queue[0]
                 for task_id, queue in self._queues.items()
                 if task_id not in self._claimed and queue[0].due_ms <= now_ms
             ]
-            heads.sort(key=lambda delivery: (delivery.due_ms, delivery.seq))
-            self._claimed.update(delivery.task_id for delivery in heads)
-            return heads
+            heads = heapq.nsmallest(max(limit, 0), heads, key=lambda d: (d.due_ms, d.seq))
+            self._claims += 1
+            token = str(self._claims)
+            self._claimed.update((delivery.task_id, token) for delivery in heads)
+            return [replace(delivery, claim=token) for delivery in heads]
 
     def put_back(self, delivery: Delivery) -> bool:
         with self._lock:
@@ -282,10 +285,12 @@ class MemoryStore:
         return len(self._claimed)
 
     def _claimed_queue(self, delivery: Delivery) -> deque[Delivery] | None:
-        """The queue whose claimed head is `delivery`'s (released either way)."""
-        claimed = delivery.task_id in self._claimed
-        self._claimed.discard(delivery.task_id)
+        """The queue whose head `delivery`'s claim holds (the claim is released either way);
+        None when that claim is gone or the head changed meanwhile."""
+        if self._claimed.get(delivery.task_id) != delivery.claim:
+            return None  # not this claim's (any more): someone else's claim stays
+        del self._claimed[delivery.task_id]
         queue = self._queues.get(delivery.task_id)
-        if not claimed or not queue or queue[0].seq != delivery.seq:
+        if not queue or queue[0].seq != delivery.seq:
             return None
         return queue

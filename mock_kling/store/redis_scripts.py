@@ -43,9 +43,10 @@ local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# ARGV: prefix, now (fake ms), claim token, lease (real ms). Leases past their end (the Redis
-# server's clock) are taken back first: a replica that died mid-delivery loses its claims.
-# Returns the claimed heads' JSON.
+# ARGV: prefix, now (fake ms), claim token (new for every claim), lease (real ms), limit. Leases
+# past their end (the Redis server's clock) are taken back first: a replica that died
+# mid-delivery loses its claims. Claims at most `limit` heads, the earliest due first.
+# Returns the claimed heads' JSON and the ids of the tasks taken over.
 CLAIM_DUE = (
     _SERVER_MS
     + """
@@ -59,7 +60,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', ms)) do
     redis.call('SADD', p .. 'takeover', id)
   end
 end
-local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2], 'LIMIT', 0, ARGV[5])
 local heads, taken = {}, {}
 for i, id in ipairs(ids) do
   redis.call('ZREM', p .. 'due', id)
@@ -93,8 +94,9 @@ return false
 """
 )
 
-# Shared by PUT_BACK and FINISH: release this token's claim of the task's queue; the queue's
-# head JSON when its seq is ARGV[4], else false (a lost claim, a reset or a cancel meanwhile).
+# Shared by PUT_BACK and FINISH: release the claim ARGV[3] of the task's queue when it is still
+# that claim (a lapsed one, even re-claimed by the same replica, holds nothing), and go on when
+# the head's seq is ARGV[4]; else 0 (a lost claim, a reset or a cancel meanwhile).
 _RELEASE = """
 local p, id = ARGV[1], ARGV[2]
 local q = p .. 'q:' .. id
@@ -109,7 +111,7 @@ if cjson.decode(head).seq ~= tonumber(ARGV[4]) then
 end
 """
 
-# ARGV: prefix, task id, claim token, seq, the new head's JSON, its due time.
+# ARGV: prefix, task id, the claim's token, seq, the new head's JSON, its due time.
 PUT_BACK = (
     _RELEASE
     + """
@@ -119,7 +121,7 @@ return 1
 """
 )
 
-# ARGV: prefix, task id, claim token, seq.
+# ARGV: prefix, task id, the claim's token, seq.
 FINISH = (
     _RELEASE
     + """

@@ -1,10 +1,11 @@
 """The SQLite store's callback queue: deliveries as rows, a task's queue ordered by seq, its head
 claimed by one store (one process) at a time with an UPDATE in a transaction. A claim names its
-process and holds a wall-clock lease, so the claims of a killed process are freed when another
-store opens the file (or when the lease runs out)."""
+process and store, is unique (a counter) and holds a wall-clock lease, so the claims of a killed
+process are freed when another store opens the file (or when the lease runs out)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
@@ -27,6 +28,7 @@ class SqliteDeliveries:
 
     def __init__(self) -> None:
         self._me = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._claims = itertools.count(1)  # a claim's token is "<me>#<n>"
         _OPEN.add(self._me)
         self._free_dead_claims()
 
@@ -49,23 +51,24 @@ class SqliteDeliveries:
                 (delivery.seq, delivery.task_id, delivery.due_ms, _text(delivery)),
             )
 
-    def claim_due(self, now_ms: int) -> list[Delivery]:
+    def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
         db = self._db
         if db.one("SELECT 1 FROM deliveries WHERE due_ms <= ? LIMIT 1", (now_ms,)) is None:
             return []  # nothing due: no write lock taken (a driver looks every second)
+        token = f"{self._me}#{next(self._claims)}"
         with db.atomic():
             wall = _wall_ms()
             rows = db.all(
                 f"SELECT seq, data, claimed_by FROM deliveries AS d WHERE due_ms <= ? AND {_FREE} "
-                f"AND {_HEAD} ORDER BY due_ms, seq",
-                (now_ms, wall),
+                f"AND {_HEAD} ORDER BY due_ms, seq LIMIT ?",
+                (now_ms, wall, max(limit, 0)),
             )
             db.run_many(
                 "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE seq = ?",
-                [(self._me, wall + LEASE_MS, seq) for seq, _, _ in rows],
+                [(token, wall + LEASE_MS, seq) for seq, _, _ in rows],
             )
         # A head still named by a claim was claimed before, and that claim lapsed: a take-over.
-        return [_claimed(data, taken_over=owner is not None) for _, data, owner in rows]
+        return [_claimed(data, token, taken_over=owner is not None) for _, data, owner in rows]
 
     def put_back(self, delivery: Delivery) -> bool:
         db = self._db
@@ -73,7 +76,7 @@ class SqliteDeliveries:
             changed = db.run(
                 "UPDATE deliveries SET due_ms = ?, data = ?, claimed_by = NULL, lease_until = NULL "
                 "WHERE seq = ? AND claimed_by = ?",
-                (delivery.due_ms, _text(delivery), delivery.seq, self._me),
+                (delivery.due_ms, _text(delivery), delivery.seq, delivery.claim),
             )
             return changed == 1 or self._release(delivery)
 
@@ -81,7 +84,7 @@ class SqliteDeliveries:
         db = self._db
         with db.atomic():
             sql = "DELETE FROM deliveries WHERE seq = ? AND claimed_by = ?"
-            changed = db.run(sql, (delivery.seq, self._me))
+            changed = db.run(sql, (delivery.seq, delivery.claim))
             return changed == 1 or self._release(delivery)
 
     def cancel_deliveries(self, task_id: str, after_ms: int) -> None:
@@ -113,12 +116,12 @@ class SqliteDeliveries:
         return int(self._db.value(sql, (_wall_ms(),)))
 
     def _release(self, delivery: Delivery) -> bool:
-        """Release this store's claim on the task's queue when its head is no longer `delivery`
+        """Release `delivery`'s claim on the task's queue when its head is no longer `delivery`
         (a reset or a cancel happened meanwhile); always False."""
         self._db.run(
             "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL "
             "WHERE task_id = ? AND claimed_by = ?",
-            (delivery.task_id, self._me),
+            (delivery.task_id, delivery.claim),
         )
         return False
 
@@ -132,9 +135,9 @@ class SqliteDeliveries:
             db.run_many("UPDATE deliveries SET lease_until = 0 WHERE claimed_by = ?", dead)
 
 
-def _claimed(data: str, *, taken_over: bool) -> Delivery:
+def _claimed(data: str, token: str, *, taken_over: bool) -> Delivery:
     delivery = codec.delivery_from(codec.loads(data))
-    return replace(delivery, taken_over=True) if taken_over else delivery
+    return replace(delivery, claim=token, taken_over=taken_over or delivery.taken_over)
 
 
 def _text(delivery: Delivery) -> str:
@@ -146,11 +149,11 @@ def _wall_ms() -> int:
 
 
 def _alive(owner: str) -> bool:
-    """Whether the store named in a claim may still be sending: one open in this process, or
-    one in another running process (of this pid, it was a previous process's, now gone)."""
+    """Whether the store named in a claim ("pid:store#n") may still be sending: one open in this
+    process, or one in another running process (of this pid, it was a previous process's)."""
     pid = int(owner.split(":", 1)[0])
     if pid == os.getpid():
-        return owner in _OPEN
+        return owner.split("#", 1)[0] in _OPEN
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
