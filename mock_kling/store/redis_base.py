@@ -21,6 +21,9 @@ _S = TypeVar("_S", bound="RedisBase")
 _SCRIPTS = (
     "ADD_TASK",
     "PAGE",
+    "FIND_TASK",
+    "ID_TAKEN",
+    "ADMISSION",
     "ADD_DELIVERY",
     "CLAIM_DUE",
     "NEXT_DUE",
