@@ -103,7 +103,7 @@ class RedisStore(RedisAccounts):
 
     @guarded
     def task(self, task_id: str) -> Task | None:
-        text = self._r.get(self._p + "task:" + task_id)
+        text = self._call("GET", self._p + "task:" + task_id)
         return None if text is None else self._decoded.load(text)
 
     @guarded

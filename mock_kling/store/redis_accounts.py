@@ -105,7 +105,7 @@ class RedisAccounts(RedisQueue):
         """One round trip: the list may hold up to `limit // 8 + 1` entries more than `limit`
         (`_journal` reads the newest `limit`); the push that goes past that trims it back, so
         a full journal costs a second round trip once every `limit // 8 + 1` pushes, not each."""
-        if self._r.lpush(self._p + name, text) > limit + limit // 8 + 1:
+        if self._call("LPUSH", self._p + name, text) > limit + limit // 8 + 1:
             self._r.ltrim(self._p + name, 0, limit - 1)
 
     @guarded

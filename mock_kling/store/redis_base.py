@@ -5,7 +5,9 @@ naming the store's URL)."""
 from __future__ import annotations
 
 import functools
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -56,6 +58,7 @@ class RedisBase:
         self._token = secrets.token_hex(8)  # this replica's claims
         ttl_ms = round(lock_ttl_seconds * 1000)
         self._lock = RedisLock(client, self._p + "lock", ttl_ms, lock_ttl_seconds, self.failure)
+        self._pinned = threading.local()  # the thread's own connection (`_call`) and its pid
 
     def atomic(self) -> RedisLock:
         return self._lock
@@ -80,7 +83,27 @@ class RedisBase:
 
     def _run(self, name: str, *args: Any) -> Any:
         """Run one of `redis_scripts` (the prefix is its first argument)."""
-        return self._scripts[name](args=[self._p, *args])
+        script = self._scripts[name]
+        try:
+            return self._call("EVALSHA", script.sha, 0, self._p, *args)
+        except redis.exceptions.NoScriptError:  # a server that does not know it yet: load it
+            return script(args=[self._p, *args])
+
+    def _call(self, *command: Any) -> Any:
+        """One command on this thread's own connection, taken from the client's pool once: the
+        pool's way costs ~40 µs of CPU per command (its checks and metrics), twice the command.
+        As the client does, a command whose connection failed is sent once more on a new one."""
+        pinned = self._pinned
+        connection = getattr(pinned, "connection", None)
+        if connection is None or pinned.pid != os.getpid():  # a forked child connects anew
+            connection = pinned.connection = self._r.connection_pool.get_connection()
+            pinned.pid = os.getpid()
+        try:
+            connection.send_command(*command)
+            return connection.read_response()
+        except (redis.ConnectionError, redis.TimeoutError):  # it disconnected: sends reconnect
+            connection.send_command(*command)
+            return connection.read_response()
 
 
 def guarded(
