@@ -113,7 +113,7 @@ class RedisStore(RedisAccounts):
 
     @guarded
     def external_id_taken(self, account: str, external_task_id: str) -> bool:
-        return bool(self._r.hexists(self._p + "ext:" + account, external_task_id))
+        return bool(self._call("HEXISTS", self._p + "ext:" + account, external_task_id))
 
     @guarded
     def page(self, account: str, page_num: int, page_size: int) -> list[Task]:

@@ -28,12 +28,12 @@ class RedisAccounts(RedisQueue):
 
     @guarded
     def limits(self, account: str) -> Limits | None:
-        text = self._r.hget(self._p + "limits", account)
+        text = self._call("HGET", self._p + "limits", account)
         return None if text is None else codec.load_limits(text)
 
     @guarded
     def set_limits(self, account: str, limits: Limits) -> None:
-        self._r.hset(self._p + "limits", account, codec.dump_limits(limits))
+        self._call("HSET", self._p + "limits", account, codec.dump_limits(limits))
 
     @guarded
     def changed_limits(self) -> dict[str, Limits]:
@@ -42,12 +42,12 @@ class RedisAccounts(RedisQueue):
 
     @guarded
     def usage(self, account: str) -> Usage:
-        text = self._r.hget(self._p + "usage", account)
+        text = self._call("HGET", self._p + "usage", account)
         return Usage() if text is None else codec.load_usage(text)
 
     @guarded
     def put_usage(self, account: str, usage: Usage) -> None:
-        self._r.hset(self._p + "usage", account, codec.dump_usage(usage))
+        self._call("HSET", self._p + "usage", account, codec.dump_usage(usage))
 
     @guarded
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
@@ -79,12 +79,12 @@ class RedisAccounts(RedisQueue):
 
     @guarded
     def _get(self, name: str, load: Callable[[str], _R], default: _R) -> _R:
-        text = self._r.get(self._p + name)
+        text = self._call("GET", self._p + name)
         return default if text is None else load(text)
 
     @guarded
     def _set(self, name: str, text: str) -> None:
-        self._r.set(self._p + name, text)
+        self._call("SET", self._p + name, text)
 
     # --- journals ---------------------------------------------------------------------------
 

@@ -5,9 +5,7 @@ naming the store's URL)."""
 from __future__ import annotations
 
 import functools
-import os
 import secrets
-import threading
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -16,6 +14,7 @@ import redis
 from mock_kling.core.store import StoreError
 from mock_kling.store import redis_scripts
 from mock_kling.store.redis_lock import RedisLock
+from mock_kling.store.redis_pinned import Pinned
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -57,8 +56,9 @@ class RedisBase:
         self._lease_ms = round(lease_seconds * 1000)  # how long a claimed callback stays ours
         self._token = secrets.token_hex(8)  # this replica's claims
         ttl_ms = round(lock_ttl_seconds * 1000)
-        self._lock = RedisLock(client, self._p + "lock", ttl_ms, lock_ttl_seconds, self.failure)
-        self._pinned = threading.local()  # the thread's own connection (`_call`) and its pid
+        self._call = Pinned(client)  # hot commands: `self._call("GET", key)`
+        lock = self._p + "lock"
+        self._lock = RedisLock(client, self._call, lock, ttl_ms, lock_ttl_seconds, self.failure)
 
     def atomic(self) -> RedisLock:
         return self._lock
@@ -83,27 +83,7 @@ class RedisBase:
 
     def _run(self, name: str, *args: Any) -> Any:
         """Run one of `redis_scripts` (the prefix is its first argument)."""
-        script = self._scripts[name]
-        try:
-            return self._call("EVALSHA", script.sha, 0, self._p, *args)
-        except redis.exceptions.NoScriptError:  # a server that does not know it yet: load it
-            return script(args=[self._p, *args])
-
-    def _call(self, *command: Any) -> Any:
-        """One command on this thread's own connection, taken from the client's pool once: the
-        pool's way costs ~40 µs of CPU per command (its checks and metrics), twice the command.
-        As the client does, a command whose connection failed is sent once more on a new one."""
-        pinned = self._pinned
-        connection = getattr(pinned, "connection", None)
-        if connection is None or pinned.pid != os.getpid():  # a forked child connects anew
-            connection = pinned.connection = self._r.connection_pool.get_connection()
-            pinned.pid = os.getpid()
-        try:
-            connection.send_command(*command)
-            return connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):  # it disconnected: sends reconnect
-            connection.send_command(*command)
-            return connection.read_response()
+        return self._call.script(self._scripts[name], [], [self._p, *args])
 
 
 def guarded(
