@@ -20,6 +20,7 @@ from mock_kling.core.config import Config
 from mock_kling.http.app import backend_of, create_app
 from mock_kling.store.redis import RedisStore, open_redis
 from mock_kling.store.redis_lock import RedisLock
+from mock_kling.store.redis_pinned import Pinned
 
 from .conftest import API_PATH, ContractClient, valid_body
 from .redis_server import RedisServer, fresh_store
@@ -120,13 +121,14 @@ def test_a_lock_held_when_redis_stopped_is_released_when_it_is_back(tmp_path: Pa
     server = RedisServer(tmp_path, durable=True)  # the lock key survives the restart
     server.start()
     client = redis.Redis.from_url(server.url, retry=Retry(NoBackoff(), 1))
-    lock = RedisLock(client, "mock-kling:{lock-test}:lock", 60_000, 0.5, RuntimeError)
+    key = "mock-kling:{lock-test}:lock"
+    lock = RedisLock(client, Pinned(client), key, 60_000, 0.5, RuntimeError)
     try:
         with lock:
             server.stop()  # the release fails: the lock stays in the append-only file
         server.start()
         with lock:  # not a wait for the 60 s to pass: the stale lock is ours, released first
-            assert client.pttl("mock-kling:{lock-test}:lock") > 50_000
+            assert client.pttl(key) > 50_000
     finally:
         client.close()
         server.stop()

@@ -80,6 +80,28 @@ def test_finds_by_task_id_before_external_id_and_only_in_the_account(store: Stor
     assert store.task("333").account_id == "other"  # type: ignore[union-attr]
 
 
+def test_an_external_id_is_found_when_another_account_has_that_task_id(store: Store):
+    store.add_task(make_task("444", account="other"))
+    store.add_task(make_task("555", external="444"))
+    assert store.find_task("acct", "444").task_id == "555"  # type: ignore[union-attr]
+    assert store.find_task("other", "444").task_id == "444"  # type: ignore[union-attr]
+    assert store.find_task("other", "555") is None
+    assert store.id_taken("444")
+    assert store.id_taken("v555")
+    assert not store.id_taken("666")
+
+
+def test_admission_reads_the_fault_rules_and_the_accounts_limits(store: Store):
+    assert store.admission("acct") == ([], None)
+    store.set_limits("acct", Limits(rate_per_second=2))
+    assert store.admission("acct") == ([], Limits(rate_per_second=2))
+    store.put_fault_rules([FaultRule(code=5000, times=1)])
+    assert store.admission("acct") == ([FaultRule(code=5000, times=1)], Limits(rate_per_second=2))
+    assert store.admission("other") == ([FaultRule(code=5000, times=1)], None)
+    store.reset()
+    assert store.admission("acct") == ([], None)
+
+
 def test_steps_are_announced_once_in_time_order_and_follow_a_replan(store: Store):
     store.add_task(make_task("a", created_at=0, timings=Timings(1, 2)))
     store.add_task(make_task("b", created_at=500, outcome=Outcome("stuck"), timings=Timings(1, 2)))

@@ -33,15 +33,15 @@ class Accounting:
 
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
-        limits = self.limits(account.account_id)
-        return (
-            limits.state == "active"
-            and limits.rate_per_second is None
-            and not (self._store.fault_rules())
-        )
+        rules, limits = self._store.admission(account.account_id)
+        return not rules and _unlimited(limits or self._config.limits)
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
+        if self.plain_sailing(account):
+            # Nothing to consume (no rule's `times`) or count (no rate): read without the shared
+            # lock. Linearizable: a rule or limit set meanwhile acts as if set after this call.
+            return None
         store, account_id = self._store, account.account_id
         with store.atomic():
             rules = store.fault_rules()
@@ -51,7 +51,7 @@ class Accounting:
             if fault is not None and (fault.code is not None or fault.drop):
                 return fault
             limits = self.limits(account_id)
-            if limits.state != "active" or limits.rate_per_second is not None:
+            if not _unlimited(limits):
                 usage = store.usage(account_id)
                 check_request(limits, usage, self.now_ms())
                 store.put_usage(account_id, usage)
@@ -113,3 +113,8 @@ class Accounting:
                 f"callback_url host {shown!r} is not allowed on this server "
                 f"(allowed: {', '.join(allowed) or 'none'})",
             )
+
+
+def _unlimited(limits: Limits) -> bool:
+    """Neither the account's state nor a rate limit can refuse its next call (no usage to count)."""
+    return limits.state == "active" and limits.rate_per_second is None

@@ -168,6 +168,10 @@ class MemoryStore:
         with self._lock:
             self._usage[account] = usage
 
+    def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
+        with self._lock:
+            return list(self._fault_rules), self._limits.get(account)
+
     # --- rules ------------------------------------------------------------------------------
 
     def fault_rules(self) -> list[FaultRule]:

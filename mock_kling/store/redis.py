@@ -18,30 +18,22 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from mock_kling.core.attempts import Attempt
-from mock_kling.core.delivery import CallbackFault
-from mock_kling.core.faults import FaultRule
-from mock_kling.core.journal import RequestRecord, bounded
-from mock_kling.core.limits import Limits, Usage
-from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import StoreError
 from mock_kling.core.tasks import TERMINAL, Step, Task
 from mock_kling.store import redis_codec as codec
+from mock_kling.store.redis_accounts import RedisAccounts
 from mock_kling.store.redis_base import guarded
-from mock_kling.store.redis_queue import RedisQueue
 
 _PASSWORD = re.compile(r"//[^/@]*@")  # messages show the URL without credentials
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _OPTIONS = {"namespace": "default", "lease": "60", "lock_ttl": "10"}  # ours, not redis-py's
-_R = TypeVar("_R")
 
 
 def open_redis(
@@ -69,7 +61,7 @@ def open_redis(
     return RedisStore(client, ours["namespace"], _PASSWORD.sub("//", url), *limits)
 
 
-class RedisStore(RedisQueue):
+class RedisStore(RedisAccounts):
     """Everything one fake remembers, in Redis under `mock-kling:{namespace}:`."""
 
     def __init__(
@@ -84,6 +76,7 @@ class RedisStore(RedisQueue):
     ) -> None:
         super().__init__(client, namespace, url, lease_seconds, lock_ttl_seconds)
         self._request_limit, self._attempt_limit = request_limit, attempt_limit
+        self._decoded = codec.TaskCache()
 
     # --- tasks ------------------------------------------------------------------------------
 
@@ -110,26 +103,23 @@ class RedisStore(RedisQueue):
 
     @guarded
     def task(self, task_id: str) -> Task | None:
-        text = self._r.get(self._p + "task:" + task_id)
-        return None if text is None else codec.load_task(text)
+        text = self._call("GET", self._p + "task:" + task_id)
+        return None if text is None else self._decoded.load(text)
 
     @guarded
     def find_task(self, account: str, ref: str) -> Task | None:
-        task = self.task(ref)
-        if task is not None and task.account_id == account:
-            return task
-        task_id = self._r.hget(self._p + "ext:" + account, ref)
-        return None if task_id is None else self.task(task_id)
+        text = self._run("FIND_TASK", account, ref)  # a script's false: None, or False on RESP3
+        return self._decoded.load(text) if text else None
 
     @guarded
     def external_id_taken(self, account: str, external_task_id: str) -> bool:
-        return bool(self._r.hexists(self._p + "ext:" + account, external_task_id))
+        return bool(self._call("HEXISTS", self._p + "ext:" + account, external_task_id))
 
     @guarded
     def page(self, account: str, page_num: int, page_size: int) -> list[Task]:
         start = (page_num - 1) * page_size
         texts = self._run("PAGE", account, start, start + page_size - 1)
-        return [codec.load_task(text) for text in texts if text is not None]
+        return [self._decoded.load(text) for text in texts if text is not None]
 
     @guarded
     def all_tasks(self) -> list[Task]:
@@ -138,10 +128,7 @@ class RedisStore(RedisQueue):
 
     @guarded
     def id_taken(self, value: str) -> bool:
-        pipe = self._r.pipeline()
-        pipe.exists(self._p + "task:" + value)
-        pipe.hexists(self._p + "video", value)
-        return any(pipe.execute())
+        return bool(self._run("ID_TAKEN", value))
 
     @guarded
     def task_by_video(self, video_id: str) -> Task | None:
@@ -186,7 +173,7 @@ class RedisStore(RedisQueue):
     def _tasks(self, ids: list[str]) -> Iterable[Task]:
         for start in range(0, len(ids), 1000):
             keys = [self._p + "task:" + id for id in ids[start : start + 1000]]
-            yield from (codec.load_task(text) for text in self._r.mget(keys))
+            yield from (self._decoded.load(text) for text in self._r.mget(keys))
 
     def _schedule(self, pipe: redis.client.Pipeline, task: Task, index: int) -> None:
         """Queue the task's next unannounced step (`index`); forget a task whose end came."""
@@ -200,96 +187,6 @@ class RedisStore(RedisQueue):
             pipe.zrem(self._p + "steps", task_id)
         else:
             pipe.zadd(self._p + "steps", {task_id: at})
-
-    # --- accounts ---------------------------------------------------------------------------
-
-    @guarded
-    def limits(self, account: str) -> Limits | None:
-        text = self._r.hget(self._p + "limits", account)
-        return None if text is None else codec.load_limits(text)
-
-    @guarded
-    def set_limits(self, account: str, limits: Limits) -> None:
-        self._r.hset(self._p + "limits", account, codec.dump_limits(limits))
-
-    @guarded
-    def changed_limits(self) -> dict[str, Limits]:
-        found = self._r.hgetall(self._p + "limits")
-        return {name: codec.load_limits(text) for name, text in found.items()}
-
-    @guarded
-    def usage(self, account: str) -> Usage:
-        text = self._r.hget(self._p + "usage", account)
-        return Usage() if text is None else codec.load_usage(text)
-
-    @guarded
-    def put_usage(self, account: str, usage: Usage) -> None:
-        self._r.hset(self._p + "usage", account, codec.dump_usage(usage))
-
-    # --- rules ------------------------------------------------------------------------------
-
-    def fault_rules(self) -> list[FaultRule]:
-        return self._get("fault_rules", codec.load_fault_rules, [])
-
-    def put_fault_rules(self, rules: list[FaultRule]) -> None:
-        self._set("fault_rules", codec.dump_fault_rules(rules))
-
-    def next_outcomes(self) -> list[NextOutcome]:
-        return self._get("next_outcomes", codec.load_next_outcomes, [])
-
-    def put_next_outcomes(self, rules: list[NextOutcome]) -> None:
-        self._set("next_outcomes", codec.dump_next_outcomes(rules))
-
-    def callback_faults(self) -> list[CallbackFault]:
-        return self._get("callback_faults", codec.load_callback_faults, [])
-
-    def put_callback_faults(self, faults: list[CallbackFault]) -> None:
-        self._set("callback_faults", codec.dump_callback_faults(faults))
-
-    @guarded
-    def _get(self, name: str, load: Callable[[str], _R], default: _R) -> _R:
-        text = self._r.get(self._p + name)
-        return default if text is None else load(text)
-
-    @guarded
-    def _set(self, name: str, text: str) -> None:
-        self._r.set(self._p + name, text)
-
-    # --- journals ---------------------------------------------------------------------------
-
-    def add_request(self, record: RequestRecord) -> None:
-        self._push("requests", codec.dump_request(bounded(record)), self._request_limit)
-
-    def requests(self) -> list[RequestRecord]:
-        return [codec.load_request(text) for text in self._journal("requests")]
-
-    def add_attempt(self, attempt: Attempt) -> None:
-        self._push("attempts", codec.dump_attempt(attempt), self._attempt_limit)
-
-    def attempts(self) -> list[Attempt]:
-        return [codec.load_attempt(text) for text in self._journal("attempts")]
-
-    @guarded
-    def _push(self, name: str, text: str, limit: int) -> None:
-        pipe = self._r.pipeline()
-        pipe.lpush(self._p + name, text)
-        pipe.ltrim(self._p + name, 0, limit - 1)
-        pipe.execute()
-
-    @guarded
-    def _journal(self, name: str) -> list[str]:
-        return list(reversed(self._r.lrange(self._p + name, 0, -1)))
-
-    # --- the manual clock -------------------------------------------------------------------
-
-    @guarded
-    def clock_ms(self) -> int | None:
-        text = self._r.get(self._p + "clock")
-        return None if text is None else int(text)
-
-    @guarded
-    def set_clock_ms(self, now_ms: int) -> None:
-        self._r.set(self._p + "clock", now_ms)
 
 
 def _next_step_at(task: Task, index: int) -> int | None:

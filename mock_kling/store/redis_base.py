@@ -14,6 +14,7 @@ import redis
 from mock_kling.core.store import StoreError
 from mock_kling.store import redis_scripts
 from mock_kling.store.redis_lock import RedisLock
+from mock_kling.store.redis_pinned import Pinned
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -21,6 +22,9 @@ _S = TypeVar("_S", bound="RedisBase")
 _SCRIPTS = (
     "ADD_TASK",
     "PAGE",
+    "FIND_TASK",
+    "ID_TAKEN",
+    "ADMISSION",
     "ADD_DELIVERY",
     "CLAIM_DUE",
     "NEXT_DUE",
@@ -52,7 +56,9 @@ class RedisBase:
         self._lease_ms = round(lease_seconds * 1000)  # how long a claimed callback stays ours
         self._token = secrets.token_hex(8)  # this replica's claims
         ttl_ms = round(lock_ttl_seconds * 1000)
-        self._lock = RedisLock(client, self._p + "lock", ttl_ms, lock_ttl_seconds, self.failure)
+        self._call = Pinned(client)  # hot commands: `self._call("GET", key)`
+        lock = self._p + "lock"
+        self._lock = RedisLock(client, self._call, lock, ttl_ms, lock_ttl_seconds, self.failure)
 
     def atomic(self) -> RedisLock:
         return self._lock
@@ -77,7 +83,7 @@ class RedisBase:
 
     def _run(self, name: str, *args: Any) -> Any:
         """Run one of `redis_scripts` (the prefix is its first argument)."""
-        return self._scripts[name](args=[self._p, *args])
+        return self._call.script(self._scripts[name], [], [self._p, *args])
 
 
 def guarded(

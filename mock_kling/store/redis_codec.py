@@ -3,6 +3,9 @@ value or list of values."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import fields
+
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
@@ -24,6 +27,28 @@ def load_task(text: Text) -> Task:
     return codec.task_from(loads(text))
 
 
+class TaskCache:
+    """Tasks decoded from their JSON, the latest `limit` texts kept: a task unchanged since its
+    last load is the same object again (tasks are immutable values, as the memory store hands
+    them out), so it is neither decoded again nor rendered again by the fast path, whose
+    rendering cache holds per task object."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._by_text: dict[Text, Task] = {}
+        self._lock = threading.Lock()  # writers; a read is one dict lookup
+
+    def load(self, text: Text) -> Task:
+        task = self._by_text.get(text)
+        if task is None:
+            task = load_task(text)
+            with self._lock:
+                if len(self._by_text) >= self._limit:
+                    del self._by_text[next(iter(self._by_text))]  # the oldest entry
+                self._by_text[text] = task
+        return task
+
+
 def dump_delivery(delivery: Delivery) -> str:
     return dumps(codec.delivery_json(delivery))
 
@@ -41,7 +66,8 @@ def load_attempt(text: Text) -> Attempt:
 
 
 def dump_request(record: RequestRecord) -> str:
-    return dumps(codec.record_json(record))
+    """`codec.record_json`'s JSON without its deep copy (the fields are encoded at once)."""
+    return dumps({field.name: getattr(record, field.name) for field in _RECORD_FIELDS})
 
 
 def load_request(text: Text) -> RequestRecord:
@@ -86,3 +112,6 @@ def dump_callback_faults(faults: list[CallbackFault]) -> str:
 
 def load_callback_faults(text: Text) -> list[CallbackFault]:
     return [codec.callback_fault_from(item) for item in loads(text)]
+
+
+_RECORD_FIELDS = fields(RequestRecord)

@@ -14,6 +14,7 @@ from types import TracebackType
 import redis
 
 from mock_kling.store import redis_scripts
+from mock_kling.store.redis_pinned import Pinned
 
 _log = logging.getLogger("mock_kling")
 _FIRST_WAIT_S = 0.0002
@@ -28,12 +29,13 @@ class RedisLock:
     def __init__(
         self,
         client: redis.Redis,
+        call: Pinned,
         key: str,
         ttl_ms: int,
         wait_s: float,
         fail: Callable[[redis.RedisError], Exception],
     ) -> None:
-        self._client, self._key, self._fail = client, key, fail
+        self._call, self._key, self._fail = call, key, fail
         self._ttl_ms, self._wait_s = ttl_ms, wait_s
         self._local_lock = threading.RLock()
         self._depth = threading.local()
@@ -65,7 +67,7 @@ class RedisLock:
         self._depth.value -= 1
         try:
             if self._depth.value == 0:
-                self._unlock(keys=[self._key], args=[self._token])
+                self._call.script(self._unlock, [self._key], [self._token])
         except redis.RedisError as exc:  # released by the next acquire, or expires by itself
             _log.warning("mock-kling could not release %s: %s", self._key, exc)
             self._unreleased.append(self._token)
@@ -74,12 +76,12 @@ class RedisLock:
 
     def _acquire(self) -> None:
         while self._unreleased:  # a Redis that keeps its data across a restart kept our lock
-            self._unlock(keys=[self._key], args=[self._unreleased[-1]])
+            self._call.script(self._unlock, [self._key], [self._unreleased[-1]])
             self._unreleased.pop()
         token = secrets.token_hex(8)
         deadline = time.monotonic() + self._wait_s
         wait = _FIRST_WAIT_S
-        while not self._client.set(self._key, token, nx=True, px=self._ttl_ms):
+        while not self._call("SET", self._key, token, "NX", "PX", self._ttl_ms):
             if time.monotonic() > deadline:
                 raise redis.exceptions.LockError(
                     f"the lock {self._key} stayed taken for {self._wait_s:g} s"

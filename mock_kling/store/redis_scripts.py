@@ -1,5 +1,6 @@
 """The Redis store's Lua scripts: each is one atomic step that two replicas could otherwise race
-on (adding a task, the callback queue's claim / put back / finish / cancel, a page of tasks).
+on (adding a task, the callback queue's claim / put back / finish / cancel, a page of tasks), or
+a group of reads done in one round trip (finding a task, an id's use, what admits a request).
 Every script takes the store's key prefix as ARGV[1]; the keys are described in `redis.py`."""
 
 from __future__ import annotations
@@ -25,6 +26,31 @@ local ids = redis.call('ZREVRANGE', ARGV[1] .. 'order:' .. ARGV[2], ARGV[3], ARG
 if #ids == 0 then return {} end
 for i, id in ipairs(ids) do ids[i] = ARGV[1] .. 'task:' .. id end
 return redis.call('MGET', unpack(ids))
+"""
+
+# ARGV: prefix, account, task id or external id. The account's task (its JSON) by task id, or
+# else by external id, or false: `find_task` in one round trip (the account's tasks are those in
+# its order zset).
+FIND_TASK = """
+local p, account, ref = ARGV[1], ARGV[2], ARGV[3]
+local id = ref
+if not redis.call('ZSCORE', p .. 'order:' .. account, ref) then
+  id = redis.call('HGET', p .. 'ext:' .. account, ref)
+  if not id then return false end
+end
+return redis.call('GET', p .. 'task:' .. id)
+"""
+
+# ARGV: prefix, id. 1 when a task has it as its task id or video id, else 0.
+ID_TAKEN = """
+if redis.call('EXISTS', ARGV[1] .. 'task:' .. ARGV[2]) == 1 then return 1 end
+return redis.call('HEXISTS', ARGV[1] .. 'video', ARGV[2])
+"""
+
+# ARGV: prefix, account. {fault rules' JSON or false, the account's limits' JSON or false}.
+ADMISSION = """
+local p = ARGV[1]
+return {redis.call('GET', p .. 'fault_rules'), redis.call('HGET', p .. 'limits', ARGV[2])}
 """
 
 # ARGV: prefix, task id, delivery JSON, its due time.

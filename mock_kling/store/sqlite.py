@@ -203,6 +203,9 @@ class SqliteStore(SqliteDeliveries):
     def put_usage(self, account: str, usage: Usage) -> None:
         self._put_account("usage", account, codec.dumps(codec.usage_json(usage)))
 
+    def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
+        return self.fault_rules(), self.limits(account)
+
     def _put_account(self, column: str, account: str, text: str) -> None:
         with self._db.atomic():
             self._db.run(
