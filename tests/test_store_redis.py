@@ -62,6 +62,31 @@ def test_replicas_see_each_others_tasks_and_ids_are_never_overwritten(replicas):
     assert one.task("1").account_id == "acct"  # type: ignore[union-attr]
 
 
+class _Overtaken:
+    """A replica's lock that lets the other replica announce the due steps first."""
+
+    def __init__(self, lock: object, first: RedisStore, now_ms: int) -> None:
+        self._lock, self._first, self._now_ms = lock, first, now_ms
+
+    def __enter__(self) -> object:
+        self.taken = self._first.pop_reached_steps(self._now_ms)
+        return self._lock.__enter__()  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.__exit__(*exc)  # type: ignore[attr-defined]
+
+
+def test_steps_another_replica_announced_first_are_none_of_this_ones(replicas, monkeypatch):
+    one, two = replicas
+    task = make_task("1")
+    one.add_task(task)
+    now = task.timeline[-1].at_ms
+    overtaken = _Overtaken(two._lock, one, now)
+    monkeypatch.setattr(two, "_lock", overtaken)
+    assert two.pop_reached_steps(now) == []  # its quick look saw them; `one` took them
+    assert [step.status for _, step in overtaken.taken] == [s.status for s in task.timeline[1:]]
+
+
 def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replicas):
     one, two = replicas
     for task_id in ("a", "b", "c"):

@@ -145,6 +145,8 @@ class RedisStore(RedisAccounts):
             return []
         with self._lock:
             due = self._r.zrangebyscore(self._p + "steps", "-inf", now_ms, withscores=True)
+            if not due:  # another replica announced them between the look and the lock
+                return []
             ids = [id for id, _ in due]
             indexes = self._r.hmget(self._p + "stepidx", ids)
             tasks = dict(zip(ids, self._tasks(ids), strict=True))
