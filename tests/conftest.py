@@ -1,10 +1,14 @@
 """Shared fixtures: a fake on a manual clock, a test client that checks every body against the
-contracts, and tokens."""
+contracts, and tokens. `MOCK_KLING_TEST_STORE=sqlite` (or `redis`) keeps that fake's state in a
+SQLite file (or a namespace of the test redis-server) instead of memory, so the same tests check
+every store (scripts/check runs the API, lifecycle, callback and limit tests so)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +17,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mock_kling import contracts
+from mock_kling.assemble import build_backend
 from mock_kling.core.auth import make_token
 from mock_kling.core.backend import Backend
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
+from mock_kling.core.store import Store
 from mock_kling.http.app import create_app
+from mock_kling.store import open_store, sqlite_url
 
 from .images import png_b64
 
@@ -26,6 +33,7 @@ pytest_plugins = ["pytester", "tests.redis_server"]
 API_PATH = "/v1/videos/multi-image2video"
 RESELLER_PATH = "/kling/v1/videos/multi-image2video"
 API_KEY = "sk-test-reseller-key"
+STORE = os.environ.get("MOCK_KLING_TEST_STORE", "memory")
 _TASK_PATH = re.compile(r"^/(kling/)?v1/videos/multi-image2video(/.+)?$")
 
 
@@ -84,8 +92,27 @@ def config() -> Config:
 
 
 @pytest.fixture
-def app(config: Config, clock: ManualClock) -> Flask:
-    app = create_app(config, clock=clock)
+def app_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store | None]:
+    """Where the `app` fixture's fake keeps its state (None: memory), by MOCK_KLING_TEST_STORE."""
+    if STORE == "memory":
+        yield None
+        return
+    if STORE == "sqlite":
+        opened = open_store(sqlite_url(str(tmp_path / "fake.db")))
+    elif STORE == "redis":
+        from .redis_server import fresh_store  # a plugin of this conftest: loaded by now
+
+        opened = fresh_store(request.getfixturevalue("redis_url"))
+    else:
+        raise pytest.UsageError(f"MOCK_KLING_TEST_STORE must be memory, sqlite or redis: {STORE!r}")
+    yield opened
+    opened.reset()
+    opened.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def app(config: Config, clock: ManualClock, app_store: Store | None) -> Flask:
+    app = create_app(backend=build_backend(config, clock, store=app_store))
     app.test_client_class = ContractClient
     return app
 

@@ -17,6 +17,7 @@ from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
 from mock_kling.store.sqlite import SqliteStore
 
+from .conftest import API_PATH, STORE, valid_body
 from .redis_server import fresh_store
 from .tasks import make_task
 
@@ -197,3 +198,13 @@ def test_every_claim_is_unique_and_a_stale_one_holds_nothing(store: Store):
     assert store.claim_due(0, 10) == []  # ... and its head is not offered again
     assert store.finish(second)
     assert store.pending_deliveries() == store.claimed_deliveries() == 0
+
+
+def test_the_app_fixture_keeps_its_state_in_the_store_the_run_chose(client, key_auth, app_store):
+    """MOCK_KLING_TEST_STORE=sqlite|redis runs the API, lifecycle, callback and limit tests on
+    that store (scripts/check does): their fake must really keep its tasks there."""
+    assert (app_store is None) == (STORE == "memory")
+    answer = client.post(API_PATH, json=valid_body(), headers=key_auth).get_json()
+    if app_store is not None:
+        assert app_store.task(answer["data"]["task_id"]) is not None
+        assert type(app_store).__name__.lower().startswith(STORE)
