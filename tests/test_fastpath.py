@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import werkzeug.wrappers
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -17,7 +18,6 @@ from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 from mock_kling.core.journal import RequestRecord
-from mock_kling.http import body as body_module
 from mock_kling.http.app import backend_of, create_app
 from mock_kling.http.context import FAST_PATH
 from mock_kling.http.fastpath import BODY_LIMIT
@@ -455,7 +455,7 @@ def test_plain_calls_build_no_werkzeug_request(monkeypatch: pytest.MonkeyPatch):
     def no_request(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a werkzeug Request was built")
 
-    monkeypatch.setattr(body_module, "Request", no_request)
+    monkeypatch.setattr(werkzeug.wrappers, "Request", no_request)  # body.py imports it late
     before = _counts(fast.application)
     assert fast.get(f"{API_PATH}/e1", headers=headers).status_code == 200
     assert fast.get(f"{API_PATH}?pageSize=3", headers=headers).status_code == 200

@@ -1,5 +1,6 @@
 """`serve`'s app loads Flask only when a request needs it (or `warm()` asks): the CLI and the
-fast path (plain GETs and submits, the health report) start and answer without it."""
+fast path (plain GETs and submits, the health report) start and answer without it (and the CLI
+imports no Werkzeug either)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def call(app, method, path, headers=None):
     return seen[0], body
 
 app = LazyApp(build_backend(Config(seed=1, api_keys=["sk-lazy"])))
-steps = {"imported": "flask" in sys.modules}
+steps = {"imported": "flask" in sys.modules, "werkzeug": "werkzeug" in sys.modules}
 auth = {"HTTP_AUTHORIZATION": "Bearer sk-lazy"}
 steps["list"] = call(app, "GET", "/v1/videos/multi-image2video", auth)[0]
 steps["health"] = call(app, "GET", "/__mock__/health")[0]
@@ -40,6 +41,7 @@ def test_flask_loads_only_when_a_request_needs_it():
     )
     assert json.loads(done.stdout) == {
         "imported": False,
+        "werkzeug": False,
         "list": "200 OK",
         "health": "200 OK",
         "after_fast_path": False,

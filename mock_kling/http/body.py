@@ -7,8 +7,6 @@ import io
 import threading
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from mock_kling.core import wire
 from mock_kling.core.tasks import Step, Task
 
@@ -87,6 +85,8 @@ class Renderer:
         )
         url = self._hosts.get(key)
         if url is None:
+            from werkzeug.wrappers import Request  # once per host: serve starts without it
+
             url = Request(environ, populate_request=False, shallow=True).host_url
             self._keep(self._hosts, key, url)
         return url

@@ -5,12 +5,11 @@ It counts what it answered and, by reason, what it handed on."""
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-
-from werkzeug.exceptions import HTTPException
 
 from mock_kling.contracts.rules import parse_paging
 from mock_kling.core import wire
@@ -100,9 +99,11 @@ class FastPath:
             if ref is None or (method == "POST" and ref):
                 return NOT_ITS_ROUTE
             return self._respond(environ, line, ref)
-        except (KlingError, HTTPException, StoreError):  # Flask renders a StoreError too
+        except (KlingError, StoreError):  # Flask renders a StoreError too
             return REFUSED  # Flask repeats the work and renders the refusal as Kling does
         except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
+            if _werkzeug_refusal(exc):
+                return REFUSED
             path = environ.get("PATH_INFO") if line is None else line.path
             _log.exception("mock-kling's fast path failed on %s %s", method, path)
             self.backend.record_error(exc, "fast path")
@@ -159,3 +160,10 @@ class FastPath:
                 self._paging.clear()
             self._paging[line.query_string] = paging
         return paging
+
+
+def _werkzeug_refusal(error: Exception) -> bool:
+    """A Werkzeug HTTP error (e.g. a bad Host): Werkzeug loads only when a request needs it, so
+    none can have been raised before it was imported."""
+    exceptions = sys.modules.get("werkzeug.exceptions")
+    return exceptions is not None and isinstance(error, exceptions.HTTPException)

@@ -3,15 +3,16 @@ the Authorization header and the host URL that media links start with."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
-
-from werkzeug.datastructures import MultiDict
-from werkzeug.wrappers import Request
 
 from mock_kling.core import profiles
 from mock_kling.core.backend import Backend
 from mock_kling.core.errors import KlingError
+
+if TYPE_CHECKING:  # Werkzeug loads with the first request that needs it: serve starts sooner
+    from werkzeug.datastructures import MultiDict
+    from werkzeug.wrappers import Request
 
 PREFIXES = profiles.PREFIXES  # every prefix a vendor profile may serve
 PATH = profiles.ROUTE
@@ -77,6 +78,8 @@ def single_authorization(header: str | None) -> str | None:
 def query_args(request: RequestLine) -> MultiDict[str, str]:
     """`request.args`, except that bytes of the query string that are not UTF-8 are read as
     U+FFFD (Werkzeug raises UnicodeDecodeError on them: a 500)."""
+    from werkzeug.datastructures import MultiDict  # and the "werkzeug.url_quote" error handler
+
     query = request.query_string.decode("utf-8", "replace")
     return MultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
 
