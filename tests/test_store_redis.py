@@ -7,8 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
+import redis
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -20,6 +22,7 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import StoreError
 from mock_kling.store import redis_codec as codec
 from mock_kling.store.redis import RedisStore, open_redis
+from mock_kling.store.redis_pinned import Pinned
 
 from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
@@ -194,3 +197,29 @@ def test_the_codec_gives_back_what_it_was_given():
     assert codec.load_next_outcomes(codec.dump_next_outcomes(outcomes)) == outcomes
     faults = [CallbackFault("delay", 1.5, 2, "1")]
     assert codec.load_callback_faults(codec.dump_callback_faults(faults)) == faults
+
+
+class _SlowConnection:
+    """A connection whose first reply times out and would then arrive late, unless dropped."""
+
+    def __init__(self) -> None:
+        self.timed_out, self.dropped = False, False
+
+    def send_command(self, *command: object) -> None:
+        pass
+
+    def read_response(self) -> str:
+        if not self.timed_out:
+            self.timed_out = True
+            raise redis.TimeoutError("no reply in time")
+        return "the reply to this command" if self.dropped else "the late reply to the last one"
+
+    def disconnect(self) -> None:
+        self.dropped = True
+
+
+def test_a_command_that_timed_out_is_sent_again_on_a_new_connection():
+    connection = _SlowConnection()
+    pool = SimpleNamespace(get_connection=lambda: connection)
+    pinned = Pinned(SimpleNamespace(connection_pool=pool))  # type: ignore[arg-type]
+    assert pinned("GET", "key") == "the reply to this command"

@@ -30,7 +30,10 @@ class Pinned:
         try:
             connection.send_command(*command)
             return connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):  # it disconnected: a send reconnects
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Drop the connection first: after a timeout a late reply could still arrive on it
+            # and be read as the answer to the next command. The send connects anew.
+            connection.disconnect()
             connection.send_command(*command)
             return connection.read_response()
 
