@@ -74,13 +74,15 @@ class _Writer:
         self._render, self._out = render, out
         self._pending: deque[RequestRecord] = deque()
         self._left_out = 0
+        self._left_out_lock = threading.Lock()  # taken only once the output fell behind
         self._wake, self._closing = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="mock-kling-log", daemon=True)
         self._thread.start()
 
     def add(self, record: RequestRecord) -> None:
         if len(self._pending) >= _MAX_PENDING:
-            self._left_out += 1
+            with self._left_out_lock:
+                self._left_out += 1
             return
         self._pending.append(record)
         if not self._wake.is_set():
@@ -103,7 +105,8 @@ class _Writer:
         lines = []
         while self._pending:
             lines.append(self._render(self._pending.popleft()))
-        left_out, self._left_out = self._left_out, 0
+        with self._left_out_lock:
+            left_out, self._left_out = self._left_out, 0
         if left_out:
             lines.append(
                 f"... {left_out} request lines left out: the output is slower than the requests"
