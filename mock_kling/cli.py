@@ -139,6 +139,8 @@ _LAZY_COMMANDS = {
 
 
 class _LazyGroup(click.Group):
+    """The CLI's commands, those of `_LAZY_COMMANDS` imported by name when asked for."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
 
