@@ -4,7 +4,6 @@ store, byte for byte."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -59,14 +58,6 @@ def _client(store: Store) -> tuple[FlaskClient, dict[str, str]]:
     app = create_app(backend=build_backend(config, clock, store=store))
     token = make_token(DEV_ACCESS_KEY, DEV_SECRET_KEY, clock.now_ms() / 1000)
     return app.test_client(), {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def redis_store(redis_url: str) -> Iterator[RedisStore]:
-    store = fresh_store(redis_url)
-    yield store
-    store.reset()
-    store.close()
 
 
 def test_a_get_costs_three_round_trips_and_a_submit_twelve(
