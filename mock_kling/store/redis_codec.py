@@ -4,7 +4,6 @@ value or list of values."""
 from __future__ import annotations
 
 import threading
-from dataclasses import fields
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -66,8 +65,7 @@ def load_attempt(text: Text) -> Attempt:
 
 
 def dump_request(record: RequestRecord) -> str:
-    """`codec.record_json`'s JSON without its deep copy (the fields are encoded at once)."""
-    return dumps({field.name: getattr(record, field.name) for field in _RECORD_FIELDS})
+    return dumps(codec.record_json(record))
 
 
 def load_request(text: Text) -> RequestRecord:
@@ -112,6 +110,3 @@ def dump_callback_faults(faults: list[CallbackFault]) -> str:
 
 def load_callback_faults(text: Text) -> list[CallbackFault]:
     return [codec.callback_fault_from(item) for item in loads(text)]
-
-
-_RECORD_FIELDS = fields(RequestRecord)
