@@ -38,6 +38,6 @@ def make_clock(kind: str, store: Store) -> Clock:
     if kind != "manual":
         return SystemClock()
     start_ms = SystemClock().now_ms()
-    if isinstance(store, MemoryStore):
+    if not store.shared:
         return ManualClock(start_ms)
     return StoreClock(store, start_ms)

@@ -86,6 +86,12 @@ class Backend(Planning, Accounting):
         return isinstance(self._clock, ManualClock)
 
     @property
+    def store_shared(self) -> bool:
+        """Whether the store is shared with other processes (SQLite, Redis): its calls wait on
+        I/O, so an asynchronous edge makes them off its event loop."""
+        return self._store.shared
+
+    @property
     def base_url(self) -> str:
         """Where result videos are served from (the server's URL, or --public-url)."""
         return self._base_url

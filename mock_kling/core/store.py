@@ -30,6 +30,11 @@ class Store(Protocol):
     """What one fake remembers. Every method is safe to call from any thread; a group of calls
     inside `atomic()` is one transaction (nothing else reads or writes in between)."""
 
+    # Whether other processes may share this store (SQLite, Redis): its calls then wait on I/O
+    # or on other processes, so an event loop makes them off the loop; a store that is not
+    # shared (memory) answers at once and is called on the loop.
+    shared: bool
+
     def atomic(self) -> AbstractContextManager[object]:
         """A re-entrant transaction around a group of operations."""
         ...

@@ -28,6 +28,8 @@ class _Account:
 class MemoryStore:
     """Everything one fake remembers, in this process."""
 
+    shared = False
+
     def __init__(self, request_limit: int = 10_000, attempt_limit: int = 100_000) -> None:
         self._lock = threading.RLock()
         self._request_limit, self._attempt_limit = request_limit, attempt_limit

@@ -64,6 +64,8 @@ def open_redis(
 class RedisStore(RedisAccounts):
     """Everything one fake remembers, in Redis under `mock-kling:{namespace}:`."""
 
+    shared = True
+
     def __init__(
         self,
         client: redis.Redis,

@@ -39,6 +39,8 @@ def _plan(text: str) -> tuple[tuple[Step, ...], Outcome]:
 class SqliteStore(SqliteDeliveries):
     """A Store in the SQLite file at `path` (created when missing)."""
 
+    shared = True
+
     def __init__(
         self, path: str, *, url: str | None = None, busy_timeout: float = 5.0,
         request_limit: int = 10_000, attempt_limit: int = 100_000,
