@@ -10,12 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis_jsonschema import from_schema
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from mock_kling import contracts
+from mock_kling.contract.schema_strategy import from_schema
 from mock_kling.contracts import tables
 
 DRAFT7_URI = "http://json-schema.org/draft-07/schema#"

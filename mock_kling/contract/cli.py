@@ -93,7 +93,7 @@ def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any
     `-W error`)."""
     if importlib.util.find_spec("pytest") is None:
         raise click.ClickException(
-            "the contract suite needs the test extras: pip install 'mock-kling[test]'"
+            "the contract suite needs its extra: pip install 'mock-kling[contract]'"
         )
     arguments = pytest_arguments(options, pytest_args, suite_dir())
     ctx.exit(subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode)

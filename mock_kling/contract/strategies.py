@@ -1,6 +1,6 @@
-"""Hypothesis strategies for valid create requests: the request contract's fields from
-hypothesis-jsonschema, real PNG/JPEG images of valid size and ratio (base64 or served URLs),
-unique external ids and a callback_url that is empty or the suite's own receiver."""
+"""Hypothesis strategies for valid create requests: the request contract's fields drawn from the
+contract itself (schema_strategy), real PNG/JPEG images of valid size and ratio (base64 or
+served URLs), unique external ids and a callback_url that is empty or the suite's own receiver."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 from mock_kling.contract.images import b64, image_bytes, png_b64
+from mock_kling.contract.schema_strategy import from_schema
 from mock_kling.contracts import derived
 
 MIN_SIDE, MAX_SIDE, MAX_RATIO = 300, 1000, 2.5
