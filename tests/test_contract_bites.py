@@ -82,7 +82,10 @@ def local() -> Iterator[LocalServer]:
 
 # Reproducible, and no shrinking: the first failing example is evidence enough, and fast.
 QUICK = settings(
-    profiles.get("dev"), derandomize=True, database=None, phases=(Phase.explicit, Phase.generate)
+    profiles.get(profiles.DEV),
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
 )
 
 
@@ -122,7 +125,7 @@ def test_the_whole_suite_fails_on_the_named_check(tmp_path: Path) -> None:
         "status_goes_backwards",
         tmp_path,
         *("-k", "lifecycle or test_list_with_default"),
-        *("--hypothesis-profile", "remote"),  # few examples, no shrinking: quick
+        *("--hypothesis-profile", "mock-kling-remote"),  # few examples, no shrinking: quick
     )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAILED contract_tests/test_lifecycle.py::test_lifecycle" in result.stdout

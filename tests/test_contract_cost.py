@@ -24,7 +24,7 @@ def test_a_real_api_gets_only_free_checks_by_default(tmp_path: Path) -> None:
     assert report["meta"]["accepted_submits"] == 0
     assert report["meta"]["create_requests_sent"] == 0
     assert "not a mock-kling fake" in report["meta"]["target"]
-    assert report["meta"]["hypothesis_profile"] == "remote"
+    assert report["meta"]["hypothesis_profile"] == "mock-kling-remote"
     checks = {check["check"]: check for check in report["checks"]}
     positive = checks["test_positive.py::test_valid_requests_are_accepted"]
     assert positive["outcome"] == "skipped"

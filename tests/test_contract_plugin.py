@@ -70,11 +70,12 @@ def test_user_tests_use_the_plugin_against_a_served_fake(
         pytester.makepyfile(test_mine=USER_TESTS)
         keys = ("--kling-access-key", AK, "--kling-secret-key", SK)
         options = ("--kling-base-url", server.url, *keys, "--kling-max-submits", "2")
+        options += ("--kling-max-cost", "1")
         result = pytester.runpytest_subprocess(*PLUGIN, *options, "--kling-report", str(tmp_path))
     finally:
         server.stop()
-    # Cheap first: the one-submit check runs before the two-submit one, which the cap of 2 then
-    # cannot pay for (in file order the two-submit check would have taken the whole cap).
+    # The order stays as written; --kling-max-cost 1 keeps the two-submit check from taking the
+    # whole cap, so the one-submit check after it runs.
     result.assert_outcomes(passed=2, skipped=1)
     result.stdout.fnmatch_lines([f"kling contract target: {server.url}*"])
     assert _checks(tmp_path) == {

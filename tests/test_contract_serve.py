@@ -37,7 +37,7 @@ def test_the_suite_passes_against_serve_over_http(tmp_path: Path) -> None:
             "-p",
             "no:cacheprovider",
             "--hypothesis-profile",
-            "dev",
+            "mock-kling-dev",
         ]
         env = {**os.environ, "KLING_ACCESS_KEY": AK, "KLING_SECRET_KEY": SK}
         result = subprocess.run(
@@ -86,7 +86,7 @@ def test_the_suite_passes_against_a_short_jwt_secret_even_with_warnings_as_error
         command = [sys.executable, "-m", "pytest", "contract_tests", "-W", "error", "-q"]
         command += ["--kling-base-url", server.url, "--kling-access-key", "ak"]
         command += ["--kling-secret-key", secret, "--kling-report", str(tmp_path)]
-        command += ["-p", "no:cacheprovider", "--hypothesis-profile", "dev"]
+        command += ["-p", "no:cacheprovider", "--hypothesis-profile", "mock-kling-dev"]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     finally:
         server.stop()

@@ -75,7 +75,7 @@ def test_mock_kling_contract_runs_from_the_installed_wheel(wheel: Path, tmp_path
     report = tmp_path / "report"
     contract = [sys.executable, "-m", "mock_kling", "contract", "--report", str(report)]
     result = subprocess.run(
-        [*contract, "--", "-W", "error", "--hypothesis-profile", "dev"],
+        [*contract, "--", "-W", "error", "--hypothesis-profile", "mock-kling-dev"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(site)},
         capture_output=True,

@@ -1,5 +1,8 @@
-"""Hypothesis profiles of the suite: "dev" (default), "ci" (more examples, chosen when CI=true)
-and "remote" (few examples, no deadline, no shrinking: every example may cost money)."""
+"""The suite's Hypothesis profiles, under names of their own: "mock-kling-dev" (default),
+"mock-kling-ci" (more examples, chosen when CI=true) and "mock-kling-remote" (few examples, no
+deadline, no shrinking: every example may cost money). `register()` adds them; nothing happens
+on import, and no profile is ever loaded: the suite hands its settings to its own tests, so a
+session's loaded profile (a user's "dev", Hypothesis' own "ci") stays as it was."""
 
 from __future__ import annotations
 
@@ -8,42 +11,46 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, Phase, settings
 
+DEV, CI, REMOTE = "mock-kling-dev", "mock-kling-ci", "mock-kling-remote"
+NAMES = (DEV, CI, REMOTE)
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
-# Built on Hypothesis' defaults, not on whatever profile is loaded (Hypothesis loads its own "ci"
-# profile when it detects CI): the suite behaves the same on a laptop and in CI.
-_BASE = settings.get_profile("default")
 
-settings.register_profile(
-    "dev",
-    parent=_BASE,
-    max_examples=20,
-    stateful_step_count=20,
-    deadline=timedelta(seconds=5),
-    suppress_health_check=_SLOW,
-    report_multiple_bugs=False,
-)
-settings.register_profile(
-    "ci",
-    parent=_BASE,
-    derandomize=True,  # reproducible runs
-    max_examples=50,
-    stateful_step_count=25,
-    deadline=timedelta(seconds=10),
-    suppress_health_check=_SLOW,
-    report_multiple_bugs=False,
-    database=None,
-)
-settings.register_profile(
-    "remote",
-    parent=_BASE,
-    max_examples=3,
-    stateful_step_count=8,
-    deadline=None,
-    suppress_health_check=_SLOW,
-    report_multiple_bugs=False,
-    phases=(Phase.explicit, Phase.generate),
-    database=None,
-)
+
+def register() -> None:
+    """Register the three profiles (again: the same values). Built on Hypothesis' defaults, not
+    on whatever profile is loaded: the suite behaves the same on a laptop and in CI."""
+    base = settings.get_profile("default")
+    settings.register_profile(
+        DEV,
+        parent=base,
+        max_examples=20,
+        stateful_step_count=20,
+        deadline=timedelta(seconds=5),
+        suppress_health_check=_SLOW,
+        report_multiple_bugs=False,
+    )
+    settings.register_profile(
+        CI,
+        parent=base,
+        derandomize=True,  # reproducible runs
+        max_examples=50,
+        stateful_step_count=25,
+        deadline=timedelta(seconds=10),
+        database=None,
+        suppress_health_check=_SLOW,
+        report_multiple_bugs=False,
+    )
+    settings.register_profile(
+        REMOTE,
+        parent=base,
+        max_examples=3,
+        stateful_step_count=8,
+        deadline=None,
+        phases=(Phase.explicit, Phase.generate),
+        database=None,
+        suppress_health_check=_SLOW,
+        report_multiple_bugs=False,
+    )
 
 
 def choose(given: str | None, remote: bool) -> str:
@@ -51,9 +58,12 @@ def choose(given: str | None, remote: bool) -> str:
     if given:
         return given
     if remote:
-        return "remote"
-    return "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+        return REMOTE
+    return CI if os.environ.get("CI", "").lower() in ("1", "true", "yes") else DEV
 
 
 def get(name: str) -> settings:
+    """Profile `name`; the suite's own are registered on first use."""
+    if name in NAMES:
+        register()
     return settings.get_profile(name)

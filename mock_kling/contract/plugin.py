@@ -1,14 +1,15 @@
 """The contract suite's pytest plugin: its options, the session's target (checked once, up front),
-fixtures, cheap-first ordering, progress lines and the report.
+fixtures, progress lines and the report.
 
 Load it by name, never through an entry point: `pytest -p mock_kling.contract.plugin` (the
-suite's own `conftest.py` and `mock-kling contract` do). A check is a test that uses the `kit`
-fixture or carries `@pytest.mark.cost(n)`, the accepted (paid) submits it may need on a real API
-(`cost(n, first=True)`: before the others of that cost). `pytest_collection_modifyitems` sorts
-the checks by that number, stably, in the slots they already hold (other tests keep their
-places), so free checks run before the ones that spend the budget. The target is built when the
-session starts: a usage mistake (no credentials for a real API, an unreachable URL, a wrong
-prefix) stops the session there with one message."""
+suite's own `conftest.py` and `mock-kling contract` do); `-p no:mock_kling.contract.plugin`
+keeps it out. A check is a test that uses the `kit` fixture or carries `@pytest.mark.cost(n)`,
+the accepted (paid) submits it may need on a real API. The plugin leaves the session's order as
+collected (the suite's own conftest.py runs its free checks first) and its Hypothesis profile
+loaded: it registers profiles of its own names (mock-kling-dev, -ci, -remote) and hands their
+settings to the checks. `--kling-max-cost N` skips the checks marked with a cost above N. The
+target is built when the session starts: a usage mistake (no credentials for a real API, an
+unreachable URL, a wrong prefix) stops the session there with one message."""
 
 from __future__ import annotations
 
@@ -33,8 +34,20 @@ CHECK = "kling_check"  # the keyword that marks a check, in its item and in its 
 _SESSION = "kling-contract-session"
 
 
+# Registered as the plugin loads (that is, when asked), before Hypothesis' own plugin reads
+# `--hypothesis-profile`, so `--hypothesis-profile mock-kling-ci` works.
+profiles.register()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    parser.getgroup("kling").addoption(
+        "--kling-max-cost",
+        dest="kling_max_cost",
+        type=int,
+        default=None,
+        help="Skip the checks marked @pytest.mark.cost(n) with n above this (default: none).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,11 +68,17 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    slots = [index for index, item in enumerate(items) if _is_check(item)]
-    ordered = sorted((items[index] for index in slots), key=_cost)
-    for index, item in zip(slots, ordered, strict=True):
-        item.keywords[CHECK] = True
-        items[index] = item
+    """Mark the checks for the report; the order stays as collected."""
+    for item in items:
+        if _is_check(item):
+            item.keywords[CHECK] = True
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    limit = item.config.getoption("kling_max_cost", None)
+    cost = cost_of(item)[0]
+    if limit is not None and cost > limit:
+        pytest.skip(f"costs {cost:g} accepted submits; --kling-max-cost allows {limit}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -186,7 +205,8 @@ def _is_check(item: pytest.Item) -> bool:
     return "kit" in getattr(item, "fixturenames", ()) or item.get_closest_marker("cost") is not None
 
 
-def _cost(item: pytest.Item) -> tuple[float, int]:
+def cost_of(item: pytest.Item) -> tuple[float, int]:
+    """(n, 0 if first=True else 1) of the item's `cost(n)` marker; (0, 1) without one."""
     marker = item.get_closest_marker("cost")
     if marker is None:
         return (0.0, 1)

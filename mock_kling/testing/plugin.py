@@ -1,6 +1,7 @@
-"""pytest fixtures (registered through the `pytest11` entry point) that put a test in full
-control of a fake Kling: `kling_fake`, `kling_server`, `kling_inprocess`, `kling_receiver`,
-`kling_options`."""
+"""pytest fixtures (registered through the `pytest11` entry point as `mock_kling`; `-p
+no:mock_kling` keeps them out) that put a test in full control of a fake Kling: `kling_fake`,
+`kling_server`, `kling_inprocess`, `kling_receiver`, `kling_options`. They patch nothing
+process-wide: the in-process fake is reached through the clients it hands out."""
 
 from __future__ import annotations
 
@@ -80,11 +81,10 @@ def kling_fake(kling_server: KlingServer, kling_options: dict[str, Any]) -> Iter
 
 
 @pytest.fixture
-def kling_inprocess(
-    kling_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[KlingFake]:
-    """A fake with no sockets at http://kling.test: `requests` calls to it are answered
-    in-process; `kling_inprocess.httpx_transport()` does the same for httpx."""
+def kling_inprocess(kling_options: dict[str, Any]) -> Iterator[KlingFake]:
+    """A fake with no sockets at http://kling.test, reached in-process through the clients it
+    hands out: `.requests_session()` (a requests.Session with the fake mounted at that URL),
+    `.httpx_transport()` / `.async_httpx_transport()` for httpx. Nothing else is patched."""
     from mock_kling.assemble import build_backend
     from mock_kling.core.clock import ManualClock
     from mock_kling.http.app import create_app
@@ -95,7 +95,6 @@ def kling_inprocess(
     backend.serve_at(INPROCESS_URL)
     app = create_app(backend=backend)
     fake = KlingFake(backend, INPROCESS_URL, app)
-    _route_requests(app, monkeypatch)
     yield fake
     backend.close()
     _raise_server_errors(fake)
@@ -147,19 +146,3 @@ def _raise_server_errors(fake: KlingFake) -> None:
     errors = list(fake.backend.errors)
     if errors:
         raise AssertionError(f"the fake raised inside the server: {errors[0]!r}") from errors[0]
-
-
-def _route_requests(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    try:
-        import requests
-    except ImportError:
-        return
-    from mock_kling.serve.inprocess import INPROCESS_URL, WSGIAdapter
-
-    adapter = WSGIAdapter(app)
-    original = requests.Session.get_adapter
-
-    def get_adapter(self: requests.Session, url: str) -> Any:
-        return adapter if url.startswith(INPROCESS_URL) else original(self, url)
-
-    monkeypatch.setattr(requests.Session, "get_adapter", get_adapter)
