@@ -15,6 +15,7 @@ import click
 
 from mock_kling.assemble import build_backend, make_clock
 from mock_kling.cli.options import serve_options
+from mock_kling.contracts import bundle
 from mock_kling.core.auth import make_token
 from mock_kling.core.calibration import Calibration
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config
@@ -72,6 +73,7 @@ def serve(**options: Any) -> None:
         from mock_kling.record.commands import serve_replay
 
         return serve_replay(options["replay"], options["host"], options["port"])
+    bundle.exit_on_disagreement()  # a table mismatch stops the start (exit 2), not every request
     config = _config(options)
     workers = options["workers"]
     if workers > 1:

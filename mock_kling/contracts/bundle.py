@@ -7,6 +7,7 @@ import functools
 import importlib.resources
 import json
 import posixpath
+import sys
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,15 @@ if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
     import jsonschema
 
 
-__all__ = ["CONTROL_SCHEMA_NAMES", "SCHEMA_NAMES", "schema", "schema_dir", "validator"]
+__all__ = [
+    "CONTROL_SCHEMA_NAMES",
+    "SCHEMA_NAMES",
+    "disagreement",
+    "exit_on_disagreement",
+    "schema",
+    "schema_dir",
+    "validator",
+]
 
 # The control API's request bodies, in schemas/control/.
 CONTROL_SCHEMA_NAMES: tuple[str, ...] = tuple(
@@ -198,3 +207,24 @@ def validator(name: str) -> jsonschema.Draft7Validator:
     """
     _check_name(name)
     return _validator(name)
+
+
+def disagreement() -> str | None:
+    """Every contract loaded now, as a request would load it: the first problem (a value the
+    contracts and the fake's tables do not share, a broken file or "$ref") as one line, or None.
+    """
+    for name in SCHEMA_NAMES:
+        try:
+            _bundled(name)
+        except (ValueError, OSError) as exc:
+            return " ".join(str(exc).split())
+    return None
+
+
+def exit_on_disagreement() -> None:
+    """At start, before the banner: the disagreement on stderr and exit status 2, so that a
+    server never starts to answer every request with 500 for it."""
+    problem = disagreement()
+    if problem is not None:
+        sys.stderr.write(f"mock-kling: cannot start: {problem}\n")
+        raise SystemExit(2)

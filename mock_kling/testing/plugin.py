@@ -46,6 +46,7 @@ class KlingServer:
         from mock_kling.http.app import create_app
         from mock_kling.serve.thread_server import ServerThread
 
+        _refuse_disagreement()
         self.backend = build_backend(_config({}), ManualClock())
         self.app = create_app(backend=self.backend)
         self.thread: ServerThread = ServerThread(self.app).start()
@@ -91,6 +92,7 @@ def kling_inprocess(kling_options: dict[str, Any]) -> Iterator[KlingFake]:
     from mock_kling.serve.inprocess import INPROCESS_URL
     from mock_kling.testing.fake import KlingFake
 
+    _refuse_disagreement()
     backend = build_backend(_config(kling_options), ManualClock())
     backend.serve_at(INPROCESS_URL)
     app = create_app(backend=backend)
@@ -108,6 +110,16 @@ def kling_receiver() -> Iterator[CallbackReceiver]:
 
     with CallbackReceiver() as receiver:
         yield receiver
+
+
+def _refuse_disagreement() -> None:
+    """A fake whose contracts and tables disagree is not started: the test fails with the one
+    line `mock-kling serve` prints, instead of every request answering 500."""
+    from mock_kling.contracts.bundle import disagreement
+
+    problem = disagreement()
+    if problem is not None:
+        pytest.fail(f"mock-kling: cannot start the fake: {problem}", pytrace=False)
 
 
 def _config(options: dict[str, Any]) -> Config:
