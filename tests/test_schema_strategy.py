@@ -135,3 +135,23 @@ def test_the_lowest_hypothesis_checked_is_the_one_the_extras_allow() -> None:
     wanted = f"hypothesis>={lowest.group(1).removesuffix('.0')}"
     assert wanted in extras["contract"]
     assert not any("hypothesis-jsonschema" in spec for specs in extras.values() for spec in specs)
+
+
+@_FAST
+@given(
+    from_schema(
+        {
+            "allOf": [
+                {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}},
+                    "additionalProperties": False,
+                },
+                {"properties": {"b": {"type": "string"}}, "required": ["a"]},
+            ]
+        }
+    )
+)
+def test_all_of_keeps_what_each_part_forbids(value: dict[str, Any]) -> None:
+    assert set(value) == {"a"}
+    assert isinstance(value["a"], int)

@@ -168,11 +168,15 @@ def _merge(a: Schema, b: Schema) -> Schema:
         elif key == "required":
             out[key] = [*mine, *(name for name in value if name not in mine)]
         elif key == "properties":
+            # a property one side lacks meets that side's additionalProperties
+            others_a, others_b = (
+                a.get("additionalProperties", {}),
+                b.get("additionalProperties", {}),
+            )
             out[key] = {
-                name: _merge(mine[name], value[name]) if name in mine and name in value else
-                mine.get(name, value.get(name))
+                name: _merge(mine.get(name, others_a), value.get(name, others_b))
                 for name in {**mine, **value}
-            }  # fmt: skip
+            }
         elif key in ("items", "additionalProperties"):
             out[key] = _merge(mine, value)
         elif key in ("_not", "_patterns", "_choices"):
@@ -314,7 +318,11 @@ def _object(schema: Schema) -> st.SearchStrategy[Any]:
     if closed and any(name not in properties for name in required):
         return st.nothing()
     fixed = {name: _strategy(properties.get(name, extra)) for name in required}
-    optional = {name: _strategy(rule) for name, rule in properties.items() if name not in fixed}
+    optional = {
+        name: _strategy(rule)
+        for name, rule in properties.items()
+        if name not in fixed and rule.get("enum") != []  # a property no value may take
+    }
     objects = st.fixed_dictionaries(fixed, optional=optional)
     if closed:
         return objects
