@@ -50,7 +50,7 @@ def test_the_report_opens_with_every_planted_difference(loose: LooseTarget, tmp_
     planted = [
         "create answer has no request_id",
         f"every create returns task_id {LOOSE_TASK_ID}",
-        "cannot be queried back",
+        "no query route by task_id: GET /v1/videos/multi-image2video/",  # a bare 404 for any id
         "never leave submitted",
         f"created_at is {LOOSE_AGE_DAYS} days before the submit",
         "errors are application/problem+json",
