@@ -6,6 +6,7 @@ never sends more creates than the caps allow."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from .contract_variants import run_against
 from .prism_server import Prism
+from .test_serve import MOCK_KLING
 from .wire_relay import WireRelay
 
 DOCUMENT = Path(__file__).resolve().parent / "targets" / "cometapi-openapi.yaml"
@@ -101,3 +103,20 @@ def test_the_report_opens_with_the_differences(relay: WireRelay, tmp_path: Path)
     missing = [text for text in named if text not in first_screen]
     assert not missing, first_screen
     assert f"{count} differences from Kling's documented contract" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_wrong_prefix_names_the_commands_own_option(relay: WireRelay, tmp_path: Path) -> None:
+    """Under /v1 every path is a bare 404: the one usage error, naming `mock-kling contract`'s
+    own --prefix and the prefix that answers (its create route answers GET with 405)."""
+    command = [*MOCK_KLING, "contract", "--base-url", relay.url, "--api-key", "a-key"]
+    command += ["--prefix", "/v1", "--report", str(tmp_path)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stdout + result.stderr
+    assert "wrong prefix /v1 (--prefix, or --profile for a reseller)" in errors[0]
+    assert errors[0].endswith("/kling/v1 answers: give --prefix /kling/v1")
+    assert "--kling-" not in errors[0]
+    assert relay.creates == 0
+    assert not (tmp_path / "report.json").exists()

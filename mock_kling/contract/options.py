@@ -187,15 +187,13 @@ def _check_base_url(base_url: str) -> None:
             "http://127.0.0.1:8000"
         )
     path = parts.path.rstrip("/")
-    cut = path.find(API_PATH)
-    if cut < 0:
-        prefix = next((p for p in PREFIXES if path.endswith(p)), None)
-        if prefix is None:
-            return
-        cut = len(path) - len(prefix)
-        what = f"the path prefix {prefix}"
-    else:
-        what = f"the API path {path[cut:]}"
+    found = path.find(API_PATH)
+    before = path if found < 0 else path[:found]
+    prefix = next((p for p in sorted(PREFIXES, key=len, reverse=True) if before.endswith(p)), "")
+    cut = len(before) - len(prefix)
+    if found < 0 and not prefix:
+        return
+    what = f"the API path {path[cut:]}" if found >= 0 else f"the path prefix {prefix}"
     root = urlunsplit((parts.scheme, parts.netloc, path[:cut], "", ""))
     raise pytest.UsageError(
         f"{flag('base-url')} {base_url} contains {what}: give the server's root, "
