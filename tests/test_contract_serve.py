@@ -180,3 +180,21 @@ def test_the_suite_leaves_a_running_fake_as_it_found_it(tmp_path: Path) -> None:
     assert lifecycle["outcome"] == "not run"
     assert "--control-fake" in lifecycle["message"]
     assert "failed" not in report["summary"]
+
+
+@pytest.mark.slow
+def test_contract_runs_the_installed_suite_from_a_folder_holding_a_mock_kling_package(
+    tmp_path: Path,
+) -> None:
+    """A checkout, a fork or a vendored copy in the working directory must not shadow the
+    installed package: this one's `mock_kling` has no contract suite at all."""
+    shadow = tmp_path / "mock_kling"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text('raise ImportError("the shadowing copy was imported")\n')
+    command = [*MOCK_KLING, "contract", "--report", str(tmp_path / "report"), "--"]
+    command += ["-q", "-p", "no:randomly", "-k", "test_bad_token_is_refused and missing"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "3 passed" in result.stdout
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["summary"] == {"passed": 3}
