@@ -146,7 +146,7 @@ def build_target(config: pytest.Config) -> Target:
         target = in_process_target(credentials, prefix, budget, app, profile, probes)
         target.find_routes()
         return target
-    _check_base_url(base_url)
+    check_base_url(base_url)
     transport = HttpTransport(base_url, value(config, "timeout") or 30.0)
     try:
         target = Target(
@@ -172,12 +172,12 @@ def build_target(config: pytest.Config) -> Target:
             f"{flag('secret-key')} (JWT) or {flag('api-key')} (or KLING_ACCESS_KEY + "
             "KLING_SECRET_KEY, KLING_API_KEY)"
         )
-    _check_prefix(target, base_url)
+    check_prefix(target, base_url)
     target.find_routes()
     return target
 
 
-def _check_base_url(base_url: str) -> None:
+def check_base_url(base_url: str) -> None:
     """A base URL is the server's root (or a gateway's path before the prefix): one that holds
     the API path, or ends in a prefix, was pasted from the banner's `API:` line."""
     parts = urlsplit(base_url)
@@ -201,7 +201,7 @@ def _check_base_url(base_url: str) -> None:
     )
 
 
-def _check_prefix(target: Target, base_url: str) -> None:
+def check_prefix(target: Target, base_url: str) -> None:
     """Free GETs to the list and query paths under the prefix tell whether the route is there:
     any answer but a bare 404 on both (a 405: the route exists, not with GET; a 401: it exists,
     the key was refused; a Kling 404 with a code: it exists, the task does not) means it is. Only
