@@ -159,6 +159,8 @@ def build_target(config: pytest.Config) -> Target:
             name=base_url,
             control=bool(value(config, "control-fake")),
             control_flag=flag("control-fake"),
+            submits_flag=flag("max-submits"),
+            probes_flag=probes_flag,
         )
     except requests.RequestException as exc:
         transport.close()

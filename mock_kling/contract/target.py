@@ -16,6 +16,7 @@ from mock_kling.contract.transport import Answer, Meter, Transport
 API_PATH = "/videos/multi-image2video"
 PREFIXES = ("/v1", "/kling/v1")
 PROBES_FLAG = "--kling-allow-billable-probes"
+SUBMITS_FLAG = "--kling-max-submits"
 CONTROL_FLAG = "--kling-control-fake"
 # Set by `mock-kling contract` for the pytest it runs: messages then name its own options.
 INTERFACE_ENV = "MOCK_KLING_CONTRACT_INTERFACE"
@@ -40,6 +41,8 @@ class Target:
         in_process: bool = False,
         control: bool = False,
         control_flag: str = CONTROL_FLAG,
+        submits_flag: str = SUBMITS_FLAG,
+        probes_flag: str = PROBES_FLAG,
     ) -> None:
         self.credentials = credentials
         self.prefix = "/" + prefix.strip("/")
@@ -52,8 +55,8 @@ class Target:
         self.clock: str | None = self._detect_fake(transport)
         self.control = self.is_fake and (in_process or control)
         unlimited = None if self.is_fake else 0
-        self.budget = budget or SubmitBudget(unlimited)
-        probes = probes or SubmitBudget(unlimited, PROBES_FLAG, "create probe")
+        self.budget = budget or SubmitBudget(unlimited, submits_flag)
+        probes = probes or SubmitBudget(unlimited, probes_flag, "create probe")
         self.meter = Meter(transport, self.api_path(), self.budget, probes)
         self.transport: Transport = self.meter
 
