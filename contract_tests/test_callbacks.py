@@ -19,6 +19,7 @@ _SHOWN_HEADERS = ("Content-Type", "User-Agent")
 
 
 @pytest.mark.cost(1)
+@pytest.mark.needs("query", "time")
 @pytest.mark.parametrize("plan", ["", "mock:fail"], ids=["succeed", "fail"])
 def test_callbacks_follow_the_task(kit: Kit, plan: str) -> None:
     if plan and not kit.target.is_fake:

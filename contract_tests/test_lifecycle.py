@@ -11,6 +11,7 @@ from mock_kling.contract.lifecycle import MAX_TASKS, lifecycle_machine
 
 
 @pytest.mark.cost(MAX_TASKS)
+@pytest.mark.needs("list", "query", "query_external", "time")
 def test_lifecycle(kit: Kit) -> None:
     kit.target.budget.require(1)
     examples = kit.settings.max_examples if kit.target.can_advance else 1  # wall-clock waits

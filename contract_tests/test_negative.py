@@ -18,7 +18,7 @@ from mock_kling.contract.mutations import MUTATIONS, Mutation, named
 from mock_kling.contract.strategies import create_requests, minimal_body
 from mock_kling.contracts import derived
 
-# Which open question of the spec (section 12) a refusal of the rule answers.
+# Which open question (mock_kling.contract.questions) a refusal of the rule answers.
 QUESTION_OF = {
     "duration-number": "q7",
     "model_name-unknown": "q7",

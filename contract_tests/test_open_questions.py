@@ -1,6 +1,7 @@
-"""The spec's open questions, observed: each probe runs on the target and on a fresh in-process
-fake; the report gets both summaries and the masked answers side by side (drift). A fake target
-must not drift from the in-process fake; every answer must keep its contract."""
+"""What Kling's documentation leaves open, observed: each probe runs on the target and on a
+fresh in-process fake; the report gets both summaries and the masked answers side by side
+(drift). A fake target must not drift from the in-process fake; every answer must keep its
+contract."""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ def reference(target: Target) -> Iterator[Target]:
 
 
 @pytest.mark.parametrize(
-    "probe", [pytest.param(p, id=p.name, marks=pytest.mark.cost(p.cost)) for p in PROBES]
+    "probe",
+    [
+        pytest.param(p, id=p.name, marks=[pytest.mark.cost(p.cost), pytest.mark.needs(*p.needs)])
+        for p in PROBES
+    ],
 )
 def test_open_question(kit: Kit, reference: Target, probe: Probe) -> None:
     if probe.cost:

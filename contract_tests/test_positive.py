@@ -17,6 +17,7 @@ from mock_kling.contract.strategies import create_requests
 
 
 @pytest.mark.cost(100)
+@pytest.mark.needs("query")
 def test_valid_requests_are_accepted(kit: Kit) -> None:
     examples = kit.examples()
     if examples == 0:

@@ -50,7 +50,7 @@ def test_the_report_opens_with_every_planted_difference(loose: LooseTarget, tmp_
     planted = [
         "create answer has no request_id",
         f"every create returns task_id {LOOSE_TASK_ID}",
-        "cannot be queried back",
+        "no query route by task_id: GET /v1/videos/multi-image2video/",  # a bare 404 for any id
         "never leave submitted",
         f"created_at is {LOOSE_AGE_DAYS} days before the submit",
         "errors are application/problem+json",
@@ -70,7 +70,9 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("mistake", ["no credentials", "unreachable", "wrong prefix"])
+@pytest.mark.parametrize(
+    "mistake", ["no credentials", "unreachable", "wrong prefix", "API path", "prefix in URL"]
+)
 def test_a_usage_mistake_is_one_clear_error(
     loose: LooseTarget, tmp_path: Path, mistake: str
 ) -> None:
@@ -79,8 +81,12 @@ def test_a_usage_mistake_is_one_clear_error(
         options = ()
     elif mistake == "unreachable":
         url = f"http://127.0.0.1:{_closed_port()}"
-    else:
+    elif mistake == "wrong prefix":
         options = (*KEY, "--kling-prefix", "/kling/v1")
+    elif mistake == "API path":  # pasted from the banner's `API:` line
+        url = loose.url + "/v1/videos/multi-image2video"
+    else:
+        url = loose.url + "/kling/v1/"
     result, report = run_against(url, tmp_path, *options)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert report is None
@@ -91,7 +97,12 @@ def test_a_usage_mistake_is_one_clear_error(
     expected = {
         "no credentials": "is not a mock-kling fake: give credentials",
         "unreachable": "cannot reach",
-        "wrong prefix": "wrong prefix /kling/v1",
+        "wrong prefix": "wrong prefix /kling/v1 (--kling-prefix, or --kling-profile for a "
+        "reseller); /v1 answers: give --kling-prefix /v1",
+        "API path": f"contains the API path /v1/videos/multi-image2video: give the server's "
+        f"root, --kling-base-url {loose.url} (",
+        "prefix in URL": f"contains the path prefix /kling/v1: give the server's root, "
+        f"--kling-base-url {loose.url} (",
     }[mistake]
     assert expected in errors[0]
     assert loose.creates == 0

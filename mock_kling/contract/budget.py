@@ -12,8 +12,8 @@ class BudgetExhausted(unittest.SkipTest):
 
 
 class SubmitBudget:
-    """Counts creates against a cap (None: unlimited, as for the fake). `flag` names the option
-    that sets the cap; `what` says what is counted."""
+    """Counts creates sent against a cap (None: unlimited, as for the fake). `flag` names the
+    option that sets the cap; `what` says what is counted."""
 
     def __init__(
         self, cap: int | None, flag: str = "--kling-max-submits", what: str = "accepted submit"

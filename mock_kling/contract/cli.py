@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import click
 
+from mock_kling.contract.target import INTERFACE_ENV
 from mock_kling.core.profiles import PROFILES
 
 PLUGIN = "mock_kling.contract.plugin"
@@ -32,6 +34,7 @@ _FORWARDED = (
     ("public_url", "--kling-public-url"),
     ("poll_budget", "--kling-poll-budget"),
 )
+_FLAGS = (("control_fake", "--kling-control-fake"),)  # on/off, no value
 
 
 def suite_dir() -> Path:
@@ -51,6 +54,7 @@ def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Pat
     for name, flag in _FORWARDED:
         if options.get(name) is not None:
             arguments += [flag, str(options[name])]
+    arguments += [flag for name, flag in _FLAGS if options.get(name)]
     if suite == PACKAGED:  # an installed copy: leave site-packages unwritten
         arguments += ["-p", "no:cacheprovider"]
     return [*arguments, *extra]
@@ -83,6 +87,13 @@ def pytest_arguments(options: dict[str, Any], extra: tuple[str, ...], suite: Pat
 @click.option(
     "--poll-budget", type=float, help="Seconds to wait for a remote task [KLING_POLL_BUDGET]."
 )
+@click.option(
+    "--control-fake",
+    is_flag=True,
+    default=None,
+    help="Let the suite reset a running mock-kling fake it did not start (everyone's tasks and "
+    "journals) and move its manual clock [KLING_CONTROL_FAKE=1]; default: never.",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any) -> None:
@@ -90,10 +101,18 @@ def contract(ctx: click.Context, /, pytest_args: tuple[str, ...], **options: Any
 
     pytest runs in a fresh interpreter: in this one mock_kling is already imported, and an
     installed copy would make pytest warn that it cannot rewrite its asserts (a crash under
-    `-W error`)."""
+    `-W error`). That interpreter does not put the working directory on sys.path, so a
+    `mock_kling/` folder there (a checkout, a fork, a vendored copy) cannot shadow the installed
+    package whose suite runs."""
     if importlib.util.find_spec("pytest") is None:
         raise click.ClickException(
             "the contract suite needs its extra: pip install 'mock-kling[contract]'"
         )
     arguments = pytest_arguments(options, pytest_args, suite_dir())
-    ctx.exit(subprocess.run([sys.executable, "-m", "pytest", *arguments]).returncode)
+    env = {**os.environ, INTERFACE_ENV: "cli"}
+    ctx.exit(subprocess.run([*pytest_command(), *arguments], env=env).returncode)
+
+
+def pytest_command() -> list[str]:
+    """This Python running pytest without the working directory on sys.path (`-P`)."""
+    return [sys.executable, "-P", "-m", "pytest"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 from mock_kling.contract.checks import ContractViolation, check_conforms
+from mock_kling.contract.findings import Finding
 from mock_kling.contract.history import RANK, TERMINAL, TaskHistory
 from mock_kling.contract.kit import Kit
 from mock_kling.contract.local_server import Delivery
@@ -30,7 +31,14 @@ def check_deliveries(history: TaskHistory, deliveries: list[Delivery], where: st
     """`deliveries` are every request made to the task's callback_url, in arrival order."""
     where = f"{where}: callbacks of task {history.task_id}"
     if not deliveries:
-        raise ContractViolation("callback.missing", f"{where}: none arrived (callback_url was set)")
+        missing = Finding(
+            "endpoint:callbacks",
+            f"callbacks never arrive: no request reached callback_url (task {history.task_id} "
+            f"went to {history.status})",
+        )
+        raise ContractViolation(
+            "callback.missing", f"{where}: none arrived (callback_url was set)", [missing]
+        )
     for number, delivery in enumerate(deliveries, 1):
         check_conforms(delivery.body, "callback", f"{where}: delivery {number}")
         _check_identity(history, delivery, f"{where}: delivery {number}")

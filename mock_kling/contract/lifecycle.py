@@ -69,7 +69,7 @@ def lifecycle_machine(kit: Kit, failure: FirstFailure | None = None) -> type[Rul
             self.failed = False
             self.failure = kept
             if target.can_advance:
-                target.reset()  # a fake on a manual clock is a test server: start clean
+                target.reset()  # a fake the suite controls (it started it, or was let): start clean
 
         @initialize(plan=st.sampled_from(plans), external=st.booleans(), callback=st.booleans())
         @_step

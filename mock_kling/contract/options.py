@@ -7,13 +7,14 @@ import importlib
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
 from mock_kling.contract.budget import SubmitBudget
 from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.target import PREFIXES, PROBES_FLAG, Target
+from mock_kling.contract.target import API_PATH, INTERFACE_ENV, PREFIXES, Target
 from mock_kling.contract.transport import HttpTransport, Transport, WsgiTransport
 from mock_kling.core import profiles
 from mock_kling.core.clock import ManualClock
@@ -47,7 +48,8 @@ OPTIONS = (
     Option(
         "max-submits",
         "KLING_MAX_SUBMITS",
-        "Cap on accepted (paid) submits; default 0 for a remote API, unlimited for the fake.",
+        "Cap on submits sent (creates meant to be accepted: paid tasks, counted whatever the "
+        "answer); default 0 for a remote API, unlimited for the fake.",
         type=int,
     ),
     Option(
@@ -68,12 +70,28 @@ OPTIONS = (
     Option("poll-interval", "KLING_POLL_INTERVAL", "Seconds between remote polls (5).", float),
     Option("timeout", "KLING_TIMEOUT", "Seconds per HTTP request (30).", float),
     Option("app", "KLING_APP", "In-process target: a WSGI app factory 'module:callable'."),
+    Option(
+        "control-fake",
+        "KLING_CONTROL_FAKE",
+        "Let the suite reset a running mock-kling fake it did not start (everyone's tasks and "
+        "journals) and move its manual clock; default: never.",
+        type=bool,
+    ),
 )
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("kling", "Kling contract suite")
     for option in OPTIONS:
+        if option.type is bool:
+            group.addoption(
+                f"--kling-{option.name}",
+                dest=dest(option.name),
+                action="store_true",
+                default=None,
+                help=f"{option.help} [env {option.env}=1]",
+            )
+            continue
         group.addoption(
             f"--kling-{option.name}",
             dest=dest(option.name),
@@ -82,6 +100,12 @@ def add_options(parser: pytest.Parser) -> None:
             default=None,
             help=f"{option.help} [env {option.env}]",
         )
+
+
+def flag(name: str) -> str:
+    """The option `name` as the interface in use spells it: `--prefix` under `mock-kling
+    contract`, `--kling-prefix` under pytest."""
+    return f"--{name}" if os.environ.get(INTERFACE_ENV) == "cli" else f"--kling-{name}"
 
 
 def dest(name: str) -> str:
@@ -97,11 +121,13 @@ def value(config: pytest.Config, name: str) -> Any:
     raw = os.environ.get(option.env)
     if raw is None or raw == "":
         return None
+    if option.type is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     try:
         return option.type(raw)
     except ValueError:
         raise pytest.UsageError(
-            f"{option.env}={raw!r} is not a valid {option.type.__name__}"
+            f"{option.env}={raw!r} ({flag(name)}) is not a valid {option.type.__name__}"
         ) from None
 
 
@@ -111,12 +137,16 @@ def build_target(config: pytest.Config) -> Target:
     prefix = value(config, "prefix") or profiles.get(profile).prefix
     base_url, cap = value(config, "base-url"), value(config, "max-submits")
     allowed = value(config, "allow-billable-probes")
-    probes = None if allowed is None else SubmitBudget(allowed, PROBES_FLAG, "create probe")
+    probes_flag = flag("allow-billable-probes")
+    probes = None if allowed is None else SubmitBudget(allowed, probes_flag, "create probe")
     credentials = _credentials(config, profile)
-    budget = None if cap is None else SubmitBudget(cap)
+    budget = None if cap is None else SubmitBudget(cap, flag("max-submits"))
     if base_url is None:
         app = _app_factory(config)
-        return in_process_target(credentials, prefix, budget, app, profile, probes)
+        target = in_process_target(credentials, prefix, budget, app, profile, probes)
+        target.find_routes()
+        return target
+    check_base_url(base_url)
     transport = HttpTransport(base_url, value(config, "timeout") or 30.0)
     try:
         target = Target(
@@ -127,38 +157,76 @@ def build_target(config: pytest.Config) -> Target:
             budget=budget,
             probes=probes,
             name=base_url,
+            control=bool(value(config, "control-fake")),
+            control_flag=flag("control-fake"),
+            submits_flag=flag("max-submits"),
+            probes_flag=probes_flag,
         )
     except requests.RequestException as exc:
         transport.close()
-        raise pytest.UsageError(f"cannot reach {base_url}: {_reason(exc)}") from None
+        raise pytest.UsageError(
+            f"cannot reach {base_url} ({flag('base-url')}): {_reason(exc)}"
+        ) from None
     if not target.is_fake and _missing(config):
         target.close()
         raise pytest.UsageError(
-            f"{base_url} is not a mock-kling fake: give credentials, KLING_ACCESS_KEY + "
-            "KLING_SECRET_KEY (JWT) or KLING_API_KEY"
+            f"{base_url} is not a mock-kling fake: give credentials, {flag('access-key')} + "
+            f"{flag('secret-key')} (JWT) or {flag('api-key')} (or KLING_ACCESS_KEY + "
+            "KLING_SECRET_KEY, KLING_API_KEY)"
         )
-    _check_prefix(target, base_url)
+    check_prefix(target, base_url)
+    target.find_routes()
     return target
 
 
-def _check_prefix(target: Target, base_url: str) -> None:
-    """A list request (free) under the prefix must find the endpoint: a 404 or 405 there means
-    the prefix is wrong; the other prefixes are tried to say which one answers."""
-    if target.request("GET", target.api_path()).status not in (404, 405):
+def check_base_url(base_url: str) -> None:
+    """A base URL is the server's root (or a gateway's path before the prefix): one that holds
+    the API path, or ends in a prefix, was pasted from the banner's `API:` line."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise pytest.UsageError(
+            f"{flag('base-url')} {base_url!r} is not an http(s) URL: give e.g. "
+            "http://127.0.0.1:8000"
+        )
+    path = parts.path.rstrip("/")
+    found = path.find(API_PATH)
+    before = path if found < 0 else path[:found]
+    prefix = next((p for p in sorted(PREFIXES, key=len, reverse=True) if before.endswith(p)), "")
+    cut = len(before) - len(prefix)
+    if found < 0 and not prefix:
+        return
+    what = f"the API path {path[cut:]}" if found >= 0 else f"the path prefix {prefix}"
+    root = urlunsplit((parts.scheme, parts.netloc, path[:cut], "", ""))
+    raise pytest.UsageError(
+        f"{flag('base-url')} {base_url} contains {what}: give the server's root, "
+        f"{flag('base-url')} {root} (the suite adds the prefix and the path)"
+    )
+
+
+def check_prefix(target: Target, base_url: str) -> None:
+    """Free GETs to the list and query paths under the prefix tell whether the route is there:
+    any answer but a bare 404 on both (a 405: the route exists, not with GET; a 401: it exists,
+    the key was refused; a Kling 404 with a code: it exists, the task does not) means it is. Only
+    "no such route" is a usage error; the other prefixes are tried to say which one answers."""
+    if _answers(target, target.prefix):
         return
     others = [p for p in PREFIXES if p != target.prefix]
     found = [p for p in others if _answers(target, p)]
     target.close()
-    hint = f"; {found[0]} answers: give --kling-prefix {found[0]}" if found else ""
+    hint = f"; {found[0]} answers: give {flag('prefix')} {found[0]}" if found else ""
     raise pytest.UsageError(
-        f"{base_url}{target.api_path()} is not found (HTTP 404/405): wrong prefix "
-        f"{target.prefix} (--kling-prefix, or --kling-profile for a reseller){hint}"
+        f"{base_url}{target.api_path()} is not found (HTTP 404): wrong prefix "
+        f"{target.prefix} ({flag('prefix')}, or {flag('profile')} for a reseller){hint}"
     )
 
 
 def _answers(target: Target, prefix: str) -> bool:
-    path = prefix + target.api_path().removeprefix(target.prefix)
-    return target.request("GET", path).status not in (404, 405)
+    path = prefix + API_PATH
+    for where in (path, f"{path}/999999999999999991"):
+        answer = target.request("GET", where)
+        if answer.status != 404 or answer.code is not None:
+            return True
+    return False
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -216,9 +284,11 @@ def _credentials(config: pytest.Config, profile: str) -> Credentials:
     access, secret = value(config, "access-key"), value(config, "secret-key")
     api_key = value(config, "api-key")
     if (access is None) != (secret is None):
-        raise pytest.UsageError("give the access key and the secret key together")
+        raise pytest.UsageError(f"give {flag('access-key')} and {flag('secret-key')} together")
     if access is not None and api_key is not None:
-        raise pytest.UsageError("give an access/secret key pair or an API key, not both")
+        raise pytest.UsageError(
+            f"give {flag('access-key')} + {flag('secret-key')} or {flag('api-key')}, not both"
+        )
     if access is not None:
         return Credentials(access, secret)
     if api_key is not None:

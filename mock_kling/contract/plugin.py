@@ -28,6 +28,7 @@ from mock_kling.contract.kit import Kit
 from mock_kling.contract.local_server import LocalServer
 from mock_kling.contract.options import add_options, build_target, value
 from mock_kling.contract.report import FINDING, Recorder, Report
+from mock_kling.contract.routes import NotRun
 from mock_kling.contract.target import Target
 
 CHECK = "kling_check"  # the keyword that marks a check, in its item and in its reports
@@ -55,6 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "cost(n, first=False): accepted (paid) submits the check may need; cheap checks run first",
     )
+    config.addinivalue_line(
+        "markers",
+        "needs(*endpoints): what the check needs of the target (list, query, query_external, "
+        "time); where the target lacks one, the check is reported as not run, with the reason",
+    )
     if getattr(config.option, "numprocesses", None) and value(config, "max-submits"):
         raise pytest.UsageError("the submit cap is counted per process: run without -n")
     config.pluginmanager.register(SessionPlugin(config), _SESSION)
@@ -63,8 +69,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     session = _session(config)
     where = value(config, "base-url") or "an in-process mock-kling fake"
-    described = session.target.describe() if session.target is not None else where
-    return f"kling contract target: {where}; hypothesis profile {session.profile}\n  {described}"
+    target = session.target
+    described = target.describe() if target is not None else where
+    lines = [f"kling contract target: {where}; hypothesis profile {session.profile}", described]
+    if target is not None:
+        note = target.control_note()
+        lines += [note] if note else []
+        lines += [r.finding().text for r in target.routes.missing()]
+    return "\n  ".join(lines)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -87,7 +99,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     its findings (the differences it shows) in the item's properties for the report."""
     try:
         return (yield)
-    except BudgetExhausted as exc:
+    except (BudgetExhausted, NotRun) as exc:
         pytest.skip(str(exc))
     except ContractViolation as violation:
         item.user_properties.extend((FINDING, f.entry()) for f in violation.findings)
@@ -110,6 +122,8 @@ def local_server(pytestconfig: pytest.Config) -> Iterator[LocalServer]:
 def kit(request: pytest.FixtureRequest, target: Target, local_server: LocalServer) -> Kit:
     config = request.config
     session = _session(config)
+    for marker in request.node.iter_markers("needs"):
+        target.routes.require(*marker.args)  # NotRun: reported as not run, with the reason
     return Kit(
         target,
         profiles.get(session.profile),
@@ -168,6 +182,14 @@ class SessionPlugin:
             terminalreporter.section(f"{len(lines)} differences from Kling's documented contract")
             for line in lines:
                 terminalreporter.write_line(line)
+        not_run = self.report.not_run()
+        if not_run:
+            terminalreporter.write_line(
+                f"{len(not_run)} checks not run (the target lacks what they need; see the report)"
+            )
+        control = self.report.meta.get("control")
+        if control is not None:
+            terminalreporter.write_line(control)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         target = self.target
@@ -182,7 +204,11 @@ class SessionPlugin:
 
     def _gather(self, target: Target) -> None:
         meter = target.meter
-        self.report.wire = [f.entry() for f in wire_findings(meter)]
+        found = [*target.routes.findings(), *wire_findings(meter)]
+        self.report.wire = [f.entry() for f in found]
+        control = target.control_note()
+        if control is not None:
+            self.report.meta["control"] = control
         self.report.meta.update(
             target=target.describe(),
             hypothesis_profile=self.profile,

@@ -1,5 +1,5 @@
-"""Probes of the spec's open questions (section 12): a few requests each, whose answers are
-summarised for the report and compared between the fake and the target (drift)."""
+"""Probes of what Kling's documentation leaves open (questions.py): a few requests each, whose
+answers are summarised for the report and compared between the fake and the target (drift)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class Probe:
     question: str
     cost: int
     run: Run
+    needs: tuple[str, ...] = ()  # what of the target it needs (routes.ENDPOINTS)
 
 
 def valid_body(**extra: Any) -> dict[str, Any]:
@@ -160,10 +161,10 @@ def finished_task(kit: Kit) -> list[Exchange]:
 
 
 PROBES: tuple[Probe, ...] = (
-    Probe("unknown-task-id", "q1", 0, unknown_task_id),
-    Probe("unknown-external-id", "q2", 0, unknown_external_id),
-    Probe("out-of-range-paging", "q14", 0, out_of_range_paging),
-    Probe("page-past-the-end", "q14", 0, page_past_the_end),
+    Probe("unknown-task-id", "q1", 0, unknown_task_id, ("query",)),
+    Probe("unknown-external-id", "q2", 0, unknown_external_id, ("query_external",)),
+    Probe("out-of-range-paging", "q14", 0, out_of_range_paging, ("list",)),
+    Probe("page-past-the-end", "q14", 0, page_past_the_end, ("list",)),
     Probe("wrong-method-path-json", "q4", 0, wrong_method_and_path),
     Probe(
         "unknown-model",
@@ -186,8 +187,8 @@ PROBES: tuple[Probe, ...] = (
     ),
     Probe("create-response", "q10", 1, _create("a plain valid create", valid_body())),
     Probe("duplicate-external-id", "q3", 2, duplicate_external_id),
-    Probe("list-order", "q14", 2, list_order),
-    Probe("finished-task", "q13", 1, finished_task),
+    Probe("list-order", "q14", 2, list_order, ("list",)),
+    Probe("finished-task", "q13", 1, finished_task, ("query", "time")),
 )
 
 

@@ -1,4 +1,5 @@
-"""The open questions of the spec (section 12) that the suite observes, by number."""
+"""What Kling's public API reference (Multi-Image to Video; General Information) leaves open and
+the suite observes, by number."""
 
 from __future__ import annotations
 

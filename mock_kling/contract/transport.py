@@ -103,8 +103,9 @@ class Meter:
     A create request (POST to the create path) is sent only while the caps allow it: a submit
     while accepted submits are under --kling-max-submits, a probe (a create meant to be refused,
     marked with `probing()`) while probes sent are under --kling-allow-billable-probes; otherwise
-    BudgetExhausted (a skip) is raised and nothing is sent. Accepted creates are counted here, on
-    the wire, and their answers kept for the report."""
+    BudgetExhausted (a skip) is raised and nothing is sent. Both caps count what is sent, here on
+    the wire, whatever the answer (a refused submit may still bill); accepted creates are counted
+    too, and their answers kept for the report."""
 
     def __init__(
         self, inner: Transport, create_path: str, submits: SubmitBudget, probes: SubmitBudget
@@ -137,10 +138,10 @@ class Meter:
         create = self.is_create(method, path)
         probe = create and self._probing > 0
         if create:
-            (self.probes if probe else self.submits).require(1)
+            budget = self.probes if probe else self.submits
+            budget.require(1)
             self.sent += 1
-            if probe:
-                self.probes.count(True)  # a probe's budget counts what is sent: any may bill
+            budget.count(True)  # counted when sent: any create may bill
         answer = self.inner.send(method, path, headers, data)
         if create and answer.status == 200 and answer.code == 0:
             self._accepted(answer, probe)
@@ -151,8 +152,6 @@ class Meter:
     def _accepted(self, answer: Answer, probe: bool) -> None:
         self.accepted += 1
         self.accepted_probes += probe
-        if not probe:
-            self.submits.count(True)
         data = answer.body.get("data")
         task_id = data.get("task_id") if isinstance(data, dict) else None
         if len(self.task_ids) < 2:
