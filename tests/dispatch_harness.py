@@ -8,7 +8,7 @@ from typing import Any
 
 from mock_kling.callbacks.sender import http_post
 from mock_kling.core.attempts import Attempt
-from mock_kling.core.clock import Clock
+from mock_kling.core.clock import Clock, ManualClock
 from mock_kling.core.delivery import CallbackFault, Delivery, DeliveryPolicy, Sender
 from mock_kling.core.dispatch import Dispatcher
 from mock_kling.core.events import Event
@@ -27,6 +27,7 @@ class CallbackQueue:
         journal_limit: int = 100_000,
     ) -> None:
         self.store = MemoryStore(attempt_limit=journal_limit)
+        self.clock = clock
         self.errors: list[BaseException] = []
         self.events: list[Event] = []
         self.dispatcher = Dispatcher(
@@ -73,8 +74,10 @@ class CallbackQueue:
             self.dispatcher.reset()
             self.store.reset()
 
-    def settle(self, target_ms: int, set_clock: Any) -> None:
-        self.dispatcher.settle(target_ms, set_clock)
+    def settle(self, target_ms: int) -> int:
+        """Advance the (manual) clock to `target_ms`, running what falls due on the way."""
+        assert isinstance(self.clock, ManualClock)
+        return self.dispatcher.settle(max(0, target_ms - self.clock.now_ms()), self.clock.add_ms)
 
     def run_due(self) -> int:
         return self.dispatcher.run_due()

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from mock_kling.assemble import build_backend
 from mock_kling.cli import main
 from mock_kling.core.backend import Backend
-from mock_kling.core.clock import ManualClock
+from mock_kling.core.clock import StoreClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
 from mock_kling.http.app import create_app
@@ -28,9 +28,8 @@ HEADERS = {"Authorization": "Bearer sk-k"}
 
 
 def _fake(url: str, seed: int = 1) -> tuple[Backend, FlaskClient]:
-    backend = build_backend(
-        Config(seed=seed, api_keys=["sk-k"]), ManualClock(), store=open_store(url)
-    )
+    store = open_store(url)  # the manual clock kept in the file: replicas share its time
+    backend = build_backend(Config(seed=seed, api_keys=["sk-k"]), StoreClock(store), store=store)
     return backend, create_app(backend=backend).test_client()
 
 

@@ -60,9 +60,9 @@ class Backend(Planning, Accounting):
         self._errors_lock = threading.Lock()
         self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self.record_error)
         self._base_url = "http://localhost"
-        self._start_ms = self._clock.now_ms()
-        if isinstance(self._clock, ManualClock):
+        if isinstance(self._clock, ManualClock):  # its time is its own, or its store's
             self._clock.bind(self.advance)  # one way to advance, and it settles
+        self._start_ms = self._clock.now_ms()
         self._configure(config or Config())
         self._reset_sources()
         self._resume()
@@ -112,10 +112,9 @@ class Backend(Planning, Accounting):
             self._dispatch.reset()
             self._store.reset()
             self._reset_sources()
-            self._errors.clear()
+            self.clear_errors()
             if isinstance(self._clock, ManualClock):
-                self._clock.reset_to(self._start_ms)
-                self._store.set_clock_ms(self._start_ms)
+                self._clock.reset_to(self._start_ms)  # writes the store's time if it keeps it
             self._emit(Reset(self.now_ms()))
 
     def close(self) -> None:
@@ -150,7 +149,8 @@ class Backend(Planning, Accounting):
 
     def clear_errors(self) -> None:
         """Forget the recorded errors (a test that caused one on purpose has seen it)."""
-        self._errors = []
+        with self._errors_lock:  # one writer at a time: record_error replaces the list too
+            self._errors = []
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -164,10 +164,9 @@ class Backend(Planning, Accounting):
             raise KlingError(1200, "the clock is the system clock; start with --clock manual")
         if seconds < 0:
             raise ValueError(f"a clock only moves forward (got {seconds} seconds)")
-        target = self._clock.now_ms() + round(seconds * 1000)
-        self._dispatch.settle(target, self._set_clock)
-        self._emit(ClockMoved(self.now_ms()))
-        return self.now_ms()
+        now = self._dispatch.settle(round(seconds * 1000), self._clock.add_ms)
+        self._emit(ClockMoved(now))
+        return now
 
     def next_due_ms(self) -> int | None:
         """When the next step or callback falls due (None: nothing is pending)."""
@@ -277,18 +276,11 @@ class Backend(Planning, Accounting):
         self._fault_random = random.Random(f"{self._seed}:faults")
 
     def _resume(self) -> None:
-        """Start from the store's state: a manual clock at its stored time, and the driver
-        running when something is due (callbacks a previous run did not send)."""
-        stored_ms = self._store.clock_ms()
-        if isinstance(self._clock, ManualClock) and stored_ms is not None:
-            self._clock.reset_to(stored_ms)
-        elif not self.manual_clock and self.next_due_ms() is not None:
+        """Start from the store's state: the driver running when something is due (callbacks
+        a previous run did not send). A manual clock kept in the store (`StoreClock`) resumed
+        at the store's time as it was made."""
+        if not self.manual_clock and self.next_due_ms() is not None:
             self._dispatch.start()
-
-    def _set_clock(self, now_ms: int) -> None:
-        assert isinstance(self._clock, ManualClock)
-        self._clock.set_ms(now_ms)
-        self._store.set_clock_ms(now_ms)
 
     def _emit(self, event: Event) -> None:
         for subscriber in list(self._subscribers):

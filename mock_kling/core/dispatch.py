@@ -111,20 +111,26 @@ class Dispatcher:
                     started += self._submit(ready)
         return started
 
-    def settle(self, target_ms: int, set_clock: Callable[[int], None]) -> None:
-        """Manual-clock driver: run everything due up to `target_ms`, in time order (retries
-        that fall due on the way too), then leave the clock at `target_ms`."""
+    def settle(self, delta_ms: int, move: Callable[[int], int]) -> int:
+        """Manual-clock driver: move the clock on by `delta_ms`, stopping at each due time on the
+        way to run what falls due there, in time order (retries that fall due on the way too).
+        `move(ms)` is the clock's one writer, an atomic add that returns the new time: advances
+        racing this one (threads, replicas) add up, and none moves time backwards. Returns the
+        time after."""
         if self._stopping:
             raise RuntimeError("the callback dispatcher is stopped")
         idle_bound = 30.0 + 6 * self.policy.timeout_seconds
+        remaining = delta_ms
         for _ in range(_SETTLE_MAX_ROUNDS):
             if not self.wait_idle(idle_bound):
                 raise RuntimeError(f"callbacks still in flight after {idle_bound} s")
             due, now = self.next_due_ms(), self._clock.now_ms()
-            if due is None or due > target_ms:
-                set_clock(max(target_ms, now))
-                return
-            set_clock(max(due, now))
+            if due is None or due > now + remaining:
+                return move(remaining)
+            step = max(0, due - now)
+            if step:
+                move(step)
+                remaining -= step
             self.run_due()
         raise RuntimeError(f"callbacks did not settle within {_SETTLE_MAX_ROUNDS} rounds")
 

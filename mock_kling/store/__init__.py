@@ -53,7 +53,8 @@ def _redis(url: str, journal_limit: int) -> Store:
             f"store {url!r} needs redis-py: pip install 'mock-kling[redis]'"
         ) from None
     try:
-        return open_redis(url, request_limit=journal_limit)
+        # i20r's RedisStore gains add_clock_ms / raise_clock_ms (issue 20); the lead drops this
+        return open_redis(url, request_limit=journal_limit)  # type: ignore[return-value]
     except ValueError as exc:
         raise StoreUrlError(f"bad store {url!r}: {exc}") from None
 

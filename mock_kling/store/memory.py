@@ -218,7 +218,18 @@ class MemoryStore:
         return self._clock_ms
 
     def set_clock_ms(self, now_ms: int) -> None:
-        self._clock_ms = now_ms
+        with self._lock:
+            self._clock_ms = now_ms
+
+    def add_clock_ms(self, delta_ms: int) -> int:
+        with self._lock:
+            self._clock_ms = (self._clock_ms or 0) + delta_ms
+            return self._clock_ms
+
+    def raise_clock_ms(self, to_ms: int) -> int:
+        with self._lock:
+            self._clock_ms = to_ms if self._clock_ms is None else max(self._clock_ms, to_ms)
+            return self._clock_ms
 
     # --- deliveries -------------------------------------------------------------------------
 

@@ -36,6 +36,12 @@ def _plan(text: str) -> tuple[tuple[Step, ...], Outcome]:
     return codec.plan_from(codec.loads(text))
 
 
+_ADD_CLOCK = """INSERT INTO meta (key, value) VALUES ('clock_ms', ?1)
+    ON CONFLICT (key) DO UPDATE SET value = value + ?1 RETURNING value"""
+_RAISE_CLOCK = """INSERT INTO meta (key, value) VALUES ('clock_ms', ?1)
+    ON CONFLICT (key) DO UPDATE SET value = max(value, ?1) RETURNING value"""
+
+
 class SqliteStore(SqliteDeliveries):
     """A Store in the SQLite file at `path` (created when missing)."""
 
@@ -277,6 +283,17 @@ class SqliteStore(SqliteDeliveries):
         return value
 
     def set_clock_ms(self, now_ms: int) -> None:
-        with self._db.atomic():
-            self._db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_ms', ?)",
-                         (now_ms,))  # fmt: skip
+        self._db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_ms', ?)", (now_ms,))
+
+    # One statement each: SQLite runs a statement atomically, in its own write transaction when
+    # none is open, so concurrent moves from threads and processes never lose one another's.
+    def add_clock_ms(self, delta_ms: int) -> int:
+        return self._clock_move(_ADD_CLOCK, delta_ms)
+
+    def raise_clock_ms(self, to_ms: int) -> int:
+        return self._clock_move(_RAISE_CLOCK, to_ms)
+
+    def _clock_move(self, sql: str, ms: int) -> int:
+        # all(), not one(): the statement must run to its end for its transaction to commit
+        ((value,),) = self._db.all(sql, (ms,))
+        return int(value)
