@@ -20,9 +20,9 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import StoreClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
+from mock_kling.core.store import StoreError
 from mock_kling.http.app import create_app
 from mock_kling.store import open_store
-from mock_kling.core.store import StoreError
 from mock_kling.store.sqlite import SqliteStore
 
 from .conftest import API_PATH, valid_body

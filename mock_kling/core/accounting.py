@@ -91,7 +91,8 @@ class Accounting:
         return self._store.fault_rules()
 
     def clear_fault_rules(self) -> None:
-        self._store.put_fault_rules([])
+        with self._store.atomic():  # not between an admission's read of the rules and its write
+            self._store.put_fault_rules([])
 
     def add_callback_fault(self, fault: CallbackFault) -> None:
         with self._store.atomic():

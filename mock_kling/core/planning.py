@@ -75,7 +75,8 @@ class Planning:
         return self._store.next_outcomes()
 
     def clear_next_outcomes(self) -> None:
-        self._store.put_next_outcomes([])
+        with self._store.atomic():  # not between a submit's read of the rules and its write
+            self._store.put_next_outcomes([])
 
     # --- re-plans -------------------------------------------------------------------------------
 

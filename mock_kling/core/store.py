@@ -26,24 +26,10 @@ class StoreError(Exception):
         self.message = str(self)
 
 
-class Store(Protocol):
-    """What one fake remembers. Every method is safe to call from any thread; a group of calls
-    inside `atomic()` is one transaction (nothing else reads or writes in between)."""
+class TaskStore(Protocol):
+    """Tasks and their indexes: by id, by external id per account, newest first per account, by
+    video id; and each running task's next unannounced step."""
 
-    # Whether other processes may share this store (SQLite, Redis): its calls then wait on I/O
-    # or on other processes, so an event loop makes them off the loop; a store that is not
-    # shared (memory) answers at once and is called on the loop.
-    shared: bool
-
-    def atomic(self) -> AbstractContextManager[object]:
-        """A re-entrant transaction around a group of operations."""
-        ...
-
-    def reset(self) -> None:
-        """Forget everything: tasks, plans, limits, usage, rules, journals, deliveries, clock."""
-        ...
-
-    # --- tasks: by id, by external id per account, newest first per account, by video id -----
     def add_task(self, task: Task) -> None: ...
     def replan(self, task_id: str, task: Task) -> None:
         """Replace the task's timeline and outcome (the rest never changes)."""
@@ -78,7 +64,10 @@ class Store(Protocol):
         """When the next unannounced step of a running task falls due."""
         ...
 
-    # --- accounts ---------------------------------------------------------------------------
+
+class AccountStore(Protocol):
+    """Accounts: limits set through the control API, and usage."""
+
     def limits(self, account: str) -> Limits | None:
         """Limits set through the control API (None: the server's defaults)."""
         ...
@@ -92,7 +81,11 @@ class Store(Protocol):
         against (one round trip on a remote store)."""
         ...
 
-    # --- rules: fault rules, next outcomes, callback faults (their `times` consumed here) ---
+
+class RuleStore(Protocol):
+    """Rules set through the control API: fault rules, next outcomes, callback faults (their
+    `times` / `count` are used up by the core, which puts the rest back)."""
+
     def fault_rules(self) -> list[FaultRule]: ...
     def put_fault_rules(self, rules: list[FaultRule]) -> None: ...
     def next_outcomes(self) -> list[NextOutcome]: ...
@@ -100,13 +93,20 @@ class Store(Protocol):
     def callback_faults(self) -> list[CallbackFault]: ...
     def put_callback_faults(self, faults: list[CallbackFault]) -> None: ...
 
-    # --- journals (bounded) -----------------------------------------------------------------
+
+class JournalStore(Protocol):
+    """The bounded journals: API requests and callback attempts."""
+
     def add_request(self, record: RequestRecord) -> None: ...
     def requests(self) -> list[RequestRecord]: ...
     def add_attempt(self, attempt: Attempt) -> None: ...
     def attempts(self) -> list[Attempt]: ...
 
-    # --- the manual clock's time: its one writer (replicas sharing the store share it) --------
+
+class ClockStore(Protocol):
+    """The manual clock's time, when the store keeps it (`StoreClock`): the store is its one
+    writer, so replicas sharing the store share one time that never goes backwards."""
+
     def clock_ms(self) -> int | None:
         """The stored time (None: none yet, or a reset forgot it)."""
         ...
@@ -126,7 +126,10 @@ class Store(Protocol):
         stored time after."""
         ...
 
-    # --- pending callback deliveries: a queue per task, claimed one head at a time ----------
+
+class DeliveryStore(Protocol):
+    """Pending callback deliveries: a queue per task, claimed one head at a time."""
+
     def next_delivery_seq(self) -> int: ...
     def add_delivery(self, delivery: Delivery) -> None: ...
     def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
@@ -159,3 +162,46 @@ class Store(Protocol):
         ...
 
     def claimed_deliveries(self) -> int: ...
+
+
+class Store(TaskStore, AccountStore, RuleStore, JournalStore, ClockStore, DeliveryStore, Protocol):
+    """Everything one fake remembers: the roles above, plus whether the store is shared, one
+    meaning of `atomic()`, `reset()` and `close()`. Every method is safe to call from any thread
+    and is atomic on its own."""
+
+    # Whether other processes may share this store (SQLite, Redis): its calls then wait on I/O
+    # or on other processes, so an event loop makes them off the loop; a store that is not
+    # shared (memory) answers at once and is called on the loop.
+    shared: bool
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """A group of calls that no other group interleaves with, on any client of the store
+        (threads, processes, replicas): the store's writer lock or write transaction. It is the
+        same for every store:
+
+        - Serialised: two `atomic()` groups never run at once, whichever clients open them; a
+          group waits for the one running. Re-entrant on one thread (an inner group is part of
+          the outer one).
+        - For a read-check-write: read, decide, then write (a rule's `times` used up, usage
+          counted, an id checked then taken). A write of a fact that some group reads and then
+          writes (rules, limits, usage, the delivery queue) is itself made inside a group, so
+          no write falls between a group's read and its write. Other single calls need none.
+        - Readers need no group. Whether a reader waits for a running group and whether it sees
+          the group's writes before it ends is the store's (memory: waits briefly on its lock;
+          SQLite: never waits, sees them at the commit; Redis: never waits); nothing may depend
+          on either.
+        - No undo: what was done inside stays done when the group ends, normally or by an
+          exception (a KlingError refusal keeps the rules it used up). Callers never rely on a
+          rollback; SQLite's rollback of a group left by an unexpected error is the database's
+          crash guard, not part of this contract.
+        - Short, and no I/O but the store's inside (no callback sends, no sleeps).
+        """
+        ...
+
+    def reset(self) -> None:
+        """Forget everything: tasks, plans, limits, usage, rules, journals, deliveries, clock."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections and files (the store is not used afterwards)."""
+        ...

@@ -39,6 +39,9 @@ class MemoryStore:
     def atomic(self) -> AbstractContextManager[object]:
         return self._lock
 
+    def close(self) -> None:
+        """Nothing to let go of: the memory goes with the object."""
+
     def reset(self) -> None:
         with self._lock:
             self._accounts: dict[str, _Account] = {}
