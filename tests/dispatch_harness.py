@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mock_kling.callbacks.runner import ThreadRunner
 from mock_kling.callbacks.sender import http_post
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.clock import Clock, ManualClock
@@ -31,7 +32,7 @@ class CallbackQueue:
         self.errors: list[BaseException] = []
         self.events: list[Event] = []
         self.dispatcher = Dispatcher(
-            self.store, clock, sender, self.events.append, self._error, workers=workers
+            self.store, clock, sender, self.events.append, self._error, ThreadRunner(workers)
         )
         self.dispatcher.policy = policy or DeliveryPolicy()
 

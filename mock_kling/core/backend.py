@@ -15,7 +15,7 @@ from mock_kling.core.auth import Account, Accounts
 from mock_kling.core.clock import Clock, ManualClock, SystemClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import DeliveryPolicy, Sender
-from mock_kling.core.dispatch import Dispatcher
+from mock_kling.core.dispatch import Dispatcher, Runner
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import (
     ClockMoved,
@@ -50,6 +50,7 @@ class Backend(Planning, Accounting):
         *,
         store: Store,
         sender: Sender,
+        runner: Runner,
         create_validator: Callable[[str], Contract],
     ) -> None:
         self._clock: Clock = clock or SystemClock()
@@ -58,7 +59,9 @@ class Backend(Planning, Accounting):
         self._subscribers: list[Subscriber] = []
         self._errors: list[ErrorRecorded] = []
         self._errors_lock = threading.Lock()
-        self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self.record_error)
+        self._dispatch = Dispatcher(
+            store, self._clock, sender, self._emit, self.record_error, runner
+        )
         self._base_url = "http://localhost"
         if isinstance(self._clock, ManualClock):  # its time is its own, or its store's
             self._clock.bind(self.advance)  # one way to advance, and it settles
