@@ -16,7 +16,7 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.tasks import TERMINAL, Step, Task
+from mock_kling.core.tasks import Step, Task
 
 
 @dataclass
@@ -142,15 +142,14 @@ class MemoryStore:
         index = self._next_step.get(task.task_id)
         if index is None:
             return
-        if task.timeline[index - 1].status in TERMINAL:
+        if task.announced_end(index):
             del self._next_step[task.task_id]
             return
-        if index >= len(task.timeline):
+        at = task.announce_at(index)
+        if at is None:
             return  # stuck: a re-plan may give it more steps
         self._step_seq += 1
-        heapq.heappush(
-            self._steps, (task.timeline[index].at_ms, self._step_seq, task.task_id, index)
-        )
+        heapq.heappush(self._steps, (at, self._step_seq, task.task_id, index))
 
     # --- accounts ---------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.tasks import TERMINAL, Step, Task, TaskRequest
+from mock_kling.core.tasks import Step, Task, TaskRequest
 from mock_kling.store import codec
 from mock_kling.store.sqlite_db import TABLES, Database, Row
 from mock_kling.store.sqlite_deliveries import SqliteDeliveries
@@ -159,11 +159,11 @@ class SqliteStore(SqliteDeliveries):
     def _schedule_step(self, task: Task, index: int, current: Row | None) -> tuple[int, int] | None:
         """Make step `index` the task's next unannounced one (`current`: its steps row, when
         re-planned); forget a task whose end was announced. Returns its (at_ms, seq)."""
-        db, timeline = self._db, task.timeline
-        if timeline[index - 1].status in TERMINAL:
+        db = self._db
+        if task.announced_end(index):
             db.run("DELETE FROM steps WHERE task_id = ?", (task.task_id,))
             return None
-        at = timeline[index].at_ms if index < len(timeline) else None
+        at = task.announce_at(index)
         if current is not None and current[1] == at:
             return None if at is None else (at, current[2])  # unchanged: keeps its place
         seq = self._counter("step_seq")
