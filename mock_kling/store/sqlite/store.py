@@ -1,7 +1,7 @@
 """The SQLite Store: everything the fake remembers in one database file, durable across restarts
 and shared by the processes on a host that open it (each change is one transaction). Tasks are
 rows, paged newest first by their ordinal in the account; plans, rules, usage and journals are
-JSON (store/codec.py); the callback queue is in store/sqlite_deliveries.py."""
+JSON (store/codec.py); the callback queue is in store/sqlite/deliveries.py."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Step, Task, TaskRequest
 from mock_kling.store import codec
-from mock_kling.store.sqlite_db import TABLES, Database, Row
-from mock_kling.store.sqlite_deliveries import SqliteDeliveries
+from mock_kling.store.sqlite.db import TABLES, Database, Row
+from mock_kling.store.sqlite.deliveries import SqliteDeliveries
 
 _DECODED = 4096  # recently read requests and plans, by their JSON text (a page re-read is cheap)
 _TASK = "SELECT task_id, account, created_at, video_id, request, plan FROM tasks"
