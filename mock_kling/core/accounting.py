@@ -1,40 +1,37 @@
-"""The backend's accounting half: account limits and usage, fault rules and callback faults
-set through the control API, and where callbacks may go."""
+"""A part of the Backend, accounting: admission, account limits and usage, fault rules and
+callback faults set through the control API, and where callbacks may go."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from mock_kling.core.auth import Account
-from mock_kling.core.clock import Clock
-from mock_kling.core.config import Config
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, LimitsChanged
 from mock_kling.core.faults import Fault, FaultRule, take_fault
 from mock_kling.core.limits import Limits, check_request
+from mock_kling.core.settings import Settings
 from mock_kling.core.store import Store
 
 
 class Accounting:
-    """Mixed into Backend, whose constructor sets these fields."""
+    """Accounts over the fake's store; the Backend holds one and hands its calls on."""
 
-    _store: Store
-    _fault_random: random.Random
-    _clock: Clock
-    _config: Config
-    _emit: Callable[[Event], None]
-    now_ms: Callable[[], int]
+    def __init__(
+        self, store: Store, settings: Settings, emit: Callable[[Event], None],
+        now_ms: Callable[[], int],
+    ) -> None:  # fmt: skip
+        self._store, self._settings, self._emit, self.now_ms = store, settings, emit, now_ms
 
     # --- admission: injected faults, the account's state and rate ---
 
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
         rules, limits = self._store.admission(account.account_id)
-        return not rules and _unlimited(limits or self._config.limits)
+        return not rules and _unlimited(limits or self._settings.config.limits)
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
@@ -45,7 +42,7 @@ class Accounting:
         store, account_id = self._store, account.account_id
         with store.atomic():
             rules = store.fault_rules()
-            fault, left = take_fault(rules, endpoint, account_id, self._fault_random)
+            fault, left = take_fault(rules, endpoint, account_id, self._settings.fault_random)
             if left is not rules:
                 store.put_fault_rules(left)
             if fault is not None and (fault.code is not None or fault.drop):
@@ -60,7 +57,7 @@ class Accounting:
     # --- limits and usage -----------------------------------------------------------------------
 
     def limits(self, account_id: str) -> Limits:
-        return self._store.limits(account_id) or self._config.limits
+        return self._store.limits(account_id) or self._settings.config.limits
 
     def set_limits(self, account_id: str, data: Any) -> Limits:
         """Change an account's limits from control-API JSON (ValueError when bad)."""
@@ -102,10 +99,11 @@ class Accounting:
         """Callback faults not used up yet, with their remaining `times`."""
         return self._store.callback_faults()
 
-    # --- internals ------------------------------------------------------------------------------
+    # --- where callbacks may go -------------------------------------------------------------
 
-    def _check_callback_host(self, url: str | None) -> None:
-        allowed = self._config.callback_hosts
+    def check_callback_host(self, url: str | None) -> None:
+        """KlingError 1201 when the server allows callbacks to some hosts only, not `url`'s."""
+        allowed = self._settings.config.callback_hosts
         host = urlsplit(url).hostname if url is not None else None
         if allowed is not None and host is not None and host.lower() not in allowed:
             shown = host if len(host) <= 100 else host[:100] + "..."
