@@ -31,7 +31,7 @@ LEASE_SECONDS = 2
 STATUSES = ["submitted", "processing", "succeed"]
 DRIVE_SECONDS = 3.0  # the client drives both replicas, then B alone, this long
 WAIT_SECONDS = 40.0  # generous bounds for a loaded 2-core machine
-REQUEST_TIMEOUT = 30.0  # a replica killed inside the shared lock blocks the other lock_ttl s
+REQUEST_TIMEOUT = 30.0
 OPTIONS = (
     "--api-key", KEY, "--quiet", "--submitted-seconds", "0.5", "--processing-seconds", "1",
     "--callback-timeout", "1.5",  # shorter than the lease, as README advises
@@ -88,7 +88,7 @@ class Client:
 @pytest.mark.slow  # two server processes, about 15 s
 def test_killing_one_of_two_redis_replicas_loses_no_task_and_no_callback(redis_url: str):
     started = time.monotonic()
-    store_url = fresh_namespace(redis_url, lease=str(LEASE_SECONDS), lock_ttl="3")
+    store_url = fresh_namespace(redis_url, lease=str(LEASE_SECONDS))
     with ExitStack() as stack:
         receiver = stack.enter_context(Receiver())
         store = open_redis(store_url)  # the test's look at the shared state

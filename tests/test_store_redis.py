@@ -1,5 +1,6 @@
 """The Redis store beyond the conformance suite: namespaces, replicas sharing one namespace
-(claims, leases, the shared lock), the store URL, the codec, and a store that is down."""
+(claims, leases, commits, the clock, connections), the store URL, the codec, a store that is
+down."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 import redis
@@ -20,9 +20,8 @@ from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import StoreError
-from mock_kling.store import redis_codec as codec
-from mock_kling.store.redis import RedisStore, open_redis
-from mock_kling.store.redis_pinned import Pinned
+from mock_kling.core.tasks import Step, Task
+from mock_kling.store.redis import RedisStore, codec, open_redis
 
 from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
@@ -65,29 +64,22 @@ def test_replicas_see_each_others_tasks_and_ids_are_never_overwritten(replicas):
     assert one.task("1").account_id == "acct"  # type: ignore[union-attr]
 
 
-class _Overtaken:
-    """A replica's lock that lets the other replica announce the due steps first."""
-
-    def __init__(self, lock: object, first: RedisStore, now_ms: int) -> None:
-        self._lock, self._first, self._now_ms = lock, first, now_ms
-
-    def __enter__(self) -> object:
-        self.taken = self._first.pop_reached_steps(self._now_ms)
-        return self._lock.__enter__()  # type: ignore[attr-defined]
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)  # type: ignore[attr-defined]
-
-
 def test_steps_another_replica_announced_first_are_none_of_this_ones(replicas, monkeypatch):
     one, two = replicas
     task = make_task("1")
     one.add_task(task)
     now = task.timeline[-1].at_ms
-    overtaken = _Overtaken(two._lock, one, now)
-    monkeypatch.setattr(two, "_lock", overtaken)
-    assert two.pop_reached_steps(now) == []  # its quick look saw them; `one` took them
-    assert [step.status for _, step in overtaken.taken] == [s.status for s in task.timeline[1:]]
+    taken: list[tuple[Task, Step]] = []
+    run = two._run
+
+    def overtaken(name: str, *args: object) -> object:
+        if name == "steps_announce":  # `two` read the due steps; `one` announces them first
+            taken.extend(one.pop_reached_steps(now))
+        return run(name, *args)
+
+    monkeypatch.setattr(two, "_run", overtaken)
+    assert two.pop_reached_steps(now) == []
+    assert [step.status for _, step in taken] == [s.status for s in task.timeline[1:]]
 
 
 def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replicas):
@@ -133,20 +125,98 @@ def test_a_replica_that_reclaims_its_own_lapsed_claim_is_told_so_and_the_old_sen
     two.close()
 
 
-def test_atomic_excludes_the_other_replica_until_released(replicas):
+def test_atomic_holds_nothing_across_replicas(replicas):
+    """`atomic()` keeps other threads of this process out; another replica goes on."""
     one, two = replicas
-    entered = threading.Event()
-
-    def enter() -> None:
-        with two.atomic():
-            entered.set()
-
     with one.atomic(), one.atomic():  # re-entrant
-        waiter = threading.Thread(target=enter)
-        waiter.start()
-        assert not entered.wait(0.2)
-    assert entered.wait(_DEADLINE_S)
-    waiter.join(_DEADLINE_S)
+        two.add_task(make_task("1"))
+        two.put_usage("acct", Usage(spent=2.0))
+        assert two.task("1") is not None
+    assert one.usage("acct").spent == 2.0
+
+
+def test_a_commit_writes_all_or_nothing_when_what_was_read_still_holds(redis_store: RedisStore):
+    store = redis_store
+    read = store.usage("acct")
+    task = make_task("1", external="ext")
+    done = store.commit(
+        "acct", usage=(read, Usage(spent=1.0)), task=task, deliveries=[_delivery(store, "1")]
+    )
+    assert done == "done"
+    assert store.task("1") == task
+    assert store.usage("acct").spent == 1.0
+    assert store.pending_deliveries() == 1
+    # Another replica decided on the usage as it was before: nothing of its commit is written.
+    stale = store.commit("acct", usage=(read, Usage(spent=9.0)), task=make_task("2"))
+    assert stale == "changed"
+    assert store.task("2") is None
+    assert store.usage("acct").spent == 1.0
+    fresh = store.usage("acct")
+    assert store.commit("acct", usage=(fresh, fresh), task=make_task("1")) == "id_taken"
+    twin = make_task("3", external="ext")
+    assert store.commit("acct", usage=(fresh, fresh), task=twin) == "external_id_taken"
+    rules = [FaultRule(code=5000, times=1)]
+    store.put_fault_rules(rules)
+    assert store.commit("acct", fault_rules=([], [])) == "changed"
+    assert store.commit("acct", fault_rules=(rules, [])) == "done"
+    assert store.fault_rules() == []
+    assert store.commit("acct", next_outcomes=([], [NextOutcome(Outcome("stuck"))])) == "done"
+    assert store.next_outcomes() == [NextOutcome(Outcome("stuck"))]
+
+
+def test_concurrent_commits_on_one_account_lose_no_update(replicas):
+    """Read, decide, commit, again on "changed": two replicas x four threads, 50 each."""
+    stores = list(replicas)
+
+    def spend(store: RedisStore) -> None:
+        for _ in range(50):
+            for _attempt in range(1000):
+                read = store.usage("acct")
+                new = Usage(spent=read.spent + 1.0)
+                if store.commit("acct", usage=(read, new)) == "done":
+                    break
+
+    threads = [threading.Thread(target=spend, args=(stores[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S * 6)
+    assert stores[0].usage("acct").spent == 400.0
+
+
+def test_clock_moves_add_up_and_never_go_back(replicas):
+    one, two = replicas
+    one.set_clock_ms(1_000)
+    seen: list[int] = []
+
+    def advance(store: RedisStore) -> None:
+        for n in range(100):
+            seen.append(store.add_clock_ms(n % 7))
+            seen.append(store.raise_clock_ms(500))  # earlier: no effect
+
+    threads = [threading.Thread(target=advance, args=(s,)) for s in (one, two, one, two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S)
+    assert one.clock_ms() == 1_000 + 4 * sum(n % 7 for n in range(100))
+    assert two.raise_clock_ms(10**13) == 10**13 == one.clock_ms()
+    assert one.raise_clock_ms(5) == 10**13
+
+
+def test_connections_go_back_to_the_pool(redis_url: str, redis_store: RedisStore):
+    """Threads that come and go (a server retires idle ones) do not leave connections open."""
+    observer = redis.Redis.from_url(redis_url)
+    try:
+        before = int(observer.info("clients")["connected_clients"])
+        for n in range(40):
+            worker = threading.Thread(target=redis_store.task, args=(str(n),))
+            worker.start()
+            worker.join(_DEADLINE_S)
+        after = int(observer.info("clients")["connected_clients"])
+    finally:
+        observer.close()
+    assert after <= before + 1
 
 
 def test_the_url_names_namespace_lease_and_hides_the_password(redis_url: str):
@@ -166,11 +236,8 @@ def test_a_store_that_is_down_fails_with_a_store_error_naming_it():
         StoreError, match=r"^store redis://127.0.0.1:9/0\?namespace=down failed: .*refused"
     ):
         store.task("1")
-    with (
-        pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"),
-        store.atomic(),
-    ):
-        pass
+    with pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"):
+        store.commit("acct", usage=(Usage(), Usage(spent=1.0)))
     store.close()
 
 
@@ -197,29 +264,3 @@ def test_the_codec_gives_back_what_it_was_given():
     assert codec.load_next_outcomes(codec.dump_next_outcomes(outcomes)) == outcomes
     faults = [CallbackFault("delay", 1.5, 2, "1")]
     assert codec.load_callback_faults(codec.dump_callback_faults(faults)) == faults
-
-
-class _SlowConnection:
-    """A connection whose first reply times out and would then arrive late, unless dropped."""
-
-    def __init__(self) -> None:
-        self.timed_out, self.dropped = False, False
-
-    def send_command(self, *command: object) -> None:
-        pass
-
-    def read_response(self) -> str:
-        if not self.timed_out:
-            self.timed_out = True
-            raise redis.TimeoutError("no reply in time")
-        return "the reply to this command" if self.dropped else "the late reply to the last one"
-
-    def disconnect(self) -> None:
-        self.dropped = True
-
-
-def test_a_command_that_timed_out_is_sent_again_on_a_new_connection():
-    connection = _SlowConnection()
-    pool = SimpleNamespace(get_connection=lambda: connection)
-    pinned = Pinned(SimpleNamespace(connection_pool=pool))  # type: ignore[arg-type]
-    assert pinned("GET", "key") == "the reply to this command"
