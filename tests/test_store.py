@@ -1,5 +1,6 @@
 """The Store conformance suite: every Store implementation behaves the same. Today's stores:
-memory, sqlite (a database file per test) and redis (a real redis-server, a namespace per test)."""
+memory, sqlite (a database file per test), redis (a real redis-server, a namespace per test) and
+redis-cluster (a real Redis Cluster of three masters, a namespace per test)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from .redis_server import fresh_store
 from .tasks import make_task
 
 
-def _redis(request: pytest.FixtureRequest) -> Store:
-    store = fresh_store(request.getfixturevalue("redis_url"))
+def _redis(request: pytest.FixtureRequest, server: str = "redis_url") -> Store:
+    store = fresh_store(request.getfixturevalue(server))
     request.addfinalizer(store.close)
     request.addfinalizer(store.reset)
     return store
@@ -40,6 +41,7 @@ STORES: dict[str, Callable[[pytest.FixtureRequest], Store]] = {
     "memory": lambda request: MemoryStore(),
     "sqlite": _sqlite,
     "redis": _redis,
+    "redis-cluster": lambda request: _redis(request, "redis_cluster_url"),  # three masters
 }
 
 
