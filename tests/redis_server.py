@@ -125,7 +125,7 @@ class RedisCluster:
     def start(self) -> None:
         cli = shutil.which("redis-cli")
         if cli is None:
-            pytest.fail("redis-cli not found: scripts/check installs it (apt-get install redis-tools)")
+            pytest.fail("redis-cli not found: apt-get install redis-tools (scripts/check does)")
         for node in self.nodes:
             node.start()
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
