@@ -22,6 +22,7 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import StoreError
 from mock_kling.core.tasks import Step, Task
 from mock_kling.store.redis import RedisStore, codec, open_redis
+from mock_kling.store.redis.connect import parse
 
 from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
@@ -228,6 +229,12 @@ def test_the_url_names_namespace_lease_and_hides_the_password(redis_url: str):
         open_redis(f"{redis_url}?namespace=a*b")
     with pytest.raises(ValueError, match="not a Redis URL"):
         open_redis("http://localhost/0")
+    unix = parse("unix:///run/redis.sock?db=2&namespace=team-b&lease=3")
+    assert (unix.redis_url, unix.namespace, unix.lease_seconds) == (
+        "unix:///run/redis.sock?db=2",
+        "team-b",
+        3.0,
+    )
 
 
 def test_a_store_that_is_down_fails_with_a_store_error_naming_it():

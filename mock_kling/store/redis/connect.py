@@ -50,7 +50,8 @@ def parse(url: str) -> Target:
         lease = float(ours["lease"])
     except ValueError:
         raise ValueError(f"lease must be a number of seconds (got {ours['lease']!r})") from None
-    redis_url = urlunsplit(parts._replace(query=urlencode(query)))
+    base = url.partition("?")[0]  # as given: urlunsplit would drop the "//" of unix:///path
+    redis_url = f"{base}?{urlencode(query)}" if query else base
     return Target(redis_url, _PASSWORD.sub("//", url), ours["namespace"], lease)
 
 
@@ -78,4 +79,5 @@ def _cluster(url: str) -> redis.RedisCluster:
     if db != "0":
         raise ValueError(f"a Redis Cluster has only database 0 (the URL names {db})")
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "db"])
-    return redis.RedisCluster.from_url(urlunsplit(parts._replace(path="", query=query)), **_CLIENT)
+    base = urlunsplit(parts._replace(path="", query=""))
+    return redis.RedisCluster.from_url(f"{base}?{query}" if query else base, **_CLIENT)
