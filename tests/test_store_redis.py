@@ -185,6 +185,37 @@ def test_concurrent_commits_on_one_account_lose_no_update(replicas):
     assert stores[0].usage("acct").spent == 400.0
 
 
+def test_admission_by_commit_never_goes_over_a_concurrency_limit(replicas):
+    """How a submit is admitted on a shared store without a lock: read the usage, decide (the
+    core's check), commit usage and task in one script, again on "changed". Two replicas x four
+    threads, 40 tries: exactly LIMIT tasks admitted."""
+    limit, stores = 5, list(replicas)
+    admitted: list[str] = []
+    serial = iter(range(10**6))
+
+    def submit(store: RedisStore) -> None:
+        for _ in range(5):
+            task = make_task(str(next(serial)), created_at=0)  # runs for a long time
+            for _attempt in range(1000):
+                read = store.usage("acct")
+                usage = codec.load_usage(codec.dump_usage(read))  # `running` changes it
+                if usage.running(0) >= limit:
+                    break  # refused: 1303
+                usage.track(task)
+                if store.commit("acct", usage=(read, usage), task=task) == "done":
+                    admitted.append(task.task_id)
+                    break
+
+    threads = [threading.Thread(target=submit, args=(stores[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S * 6)
+    assert len(admitted) == limit
+    assert stores[1].task_count() == limit
+    assert stores[0].usage("acct").running(0) == limit
+
+
 def test_clock_moves_add_up_and_never_go_back(replicas):
     one, two = replicas
     one.set_clock_ms(1_000)
