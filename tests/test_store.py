@@ -203,10 +203,11 @@ def test_every_claim_is_unique_and_a_stale_one_holds_nothing(store: Store):
 
 
 def test_the_app_fixture_keeps_its_state_in_the_store_the_run_chose(client, key_auth, app_store):
-    """MOCK_KLING_TEST_STORE=sqlite|redis runs the API, lifecycle, callback and limit tests on
-    that store (scripts/check does): their fake must really keep its tasks there."""
+    """MOCK_KLING_TEST_STORE=sqlite|redis|redis-cluster runs the API, lifecycle, callback and
+    limit tests on that store (scripts/check does): their fake must really keep its tasks there."""
     assert (app_store is None) == (STORE == "memory")
     answer = client.post(API_PATH, json=valid_body(), headers=key_auth).get_json()
     if app_store is not None:
         assert app_store.task(answer["data"]["task_id"]) is not None
-        assert type(app_store).__name__.lower().startswith(STORE)
+        assert type(app_store).__name__.lower().startswith(STORE.partition("-")[0])
+        assert getattr(app_store, "cluster", False) == STORE.endswith("-cluster")
