@@ -4,6 +4,8 @@ down."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -234,6 +236,48 @@ def test_clock_moves_add_up_and_never_go_back(replicas):
     assert one.clock_ms() == 1_000 + 4 * sum(n % 7 for n in range(100))
     assert two.raise_clock_ms(10**13) == 10**13 == one.clock_ms()
     assert one.raise_clock_ms(5) == 10**13
+
+
+_ADVANCER = """
+import sys
+from mock_kling.store.redis import open_redis
+store = open_redis(sys.argv[1])
+for n in range(200):
+    store.add_clock_ms(n % 5)
+    store.raise_clock_ms(0)
+store.close()
+"""
+
+
+def test_clock_advances_from_two_processes_and_threads_all_count_and_time_never_goes_back(
+    redis_url: str, redis_store: RedisStore
+):
+    redis_store.set_clock_ms(10_000)
+    url = f"{redis_url}?namespace={redis_store.namespace}"
+    other = subprocess.Popen([sys.executable, "-c", _ADVANCER, url])
+    stop, seen = threading.Event(), []
+
+    def poll() -> None:
+        while not stop.is_set():
+            seen.append(redis_store.clock_ms())
+
+    def advance() -> None:
+        for n in range(200):
+            redis_store.add_clock_ms(n % 3)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    advancers = [threading.Thread(target=advance) for _ in range(3)]
+    for thread in advancers:
+        thread.start()
+    for thread in advancers:
+        thread.join(_DEADLINE_S)
+    assert other.wait(_DEADLINE_S * 3) == 0
+    stop.set()
+    poller.join(_DEADLINE_S)
+    total = 3 * sum(n % 3 for n in range(200)) + sum(n % 5 for n in range(200))
+    assert redis_store.clock_ms() == 10_000 + total
+    assert seen == sorted(seen)
 
 
 def test_connections_go_back_to_the_pool(redis_url: str, redis_store: RedisStore):
