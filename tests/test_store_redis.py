@@ -165,6 +165,13 @@ def test_a_commit_writes_all_or_nothing_when_what_was_read_still_holds(redis_sto
     assert store.fault_rules() == []
     assert store.commit("acct", next_outcomes=([], [NextOutcome(Outcome("stuck"))])) == "done"
     assert store.next_outcomes() == [NextOutcome(Outcome("stuck"))]
+    assert store.commit("acct", limits=(None, Limits(concurrency=2))) == "done"
+    assert store.commit("acct", limits=(None, Limits(concurrency=3))) == "changed"
+    assert store.commit("acct", limits=(Limits(concurrency=2), Limits(units=5))) == "done"
+    assert store.limits("acct") == Limits(units=5)
+    faults = [CallbackFault("drop", times=1)]
+    assert store.commit("acct", callback_faults=([], faults)) == "done"
+    assert store.callback_faults() == faults
 
 
 def test_concurrent_commits_on_one_account_lose_no_update(replicas):

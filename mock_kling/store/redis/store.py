@@ -22,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 import redis
 
@@ -43,8 +43,8 @@ _R = TypeVar("_R")
 _CLAIMS = itertools.count(1)  # a claim's token is "<replica token>:<n>"
 _EMPTY_USAGE = codec.dump_usage(Usage())
 _EMPTY_LIST = "[]"
-# What `commit` answers.
-DONE, CHANGED, ID_TAKEN, EXTERNAL_ID_TAKEN = "done", "changed", "id_taken", "external_id_taken"
+Committed = Literal["done", "changed", "id_taken", "external_id_taken"]  # what `commit` answers
+_COMMITTED: tuple[Committed, ...] = ("done", "changed", "id_taken", "external_id_taken")
 
 
 def open_redis(
@@ -281,21 +281,23 @@ class RedisStore:
         fault_rules: tuple[list[FaultRule], list[FaultRule]] | None = None,
         next_outcomes: tuple[list[NextOutcome], list[NextOutcome]] | None = None,
         callback_faults: tuple[list[CallbackFault], list[CallbackFault]] | None = None,
+        limits: tuple[Limits | None, Limits] | None = None,
         task: Task | None = None,
         deliveries: Sequence[Delivery] = (),
-    ) -> str:
+    ) -> Committed:
         """One atomic check-and-change (one script): each fact given as (as read, new) must
-        still be as read (a value read by `usage`, `fault_rules`, ... before the caller decided);
-        then `task` is added (its task id and video id unused, its external id unused in the
-        account) and every new value and delivery written; all or nothing. Returns "done",
-        "changed" (a fact changed since it was read: read again, decide again), "id_taken" or
-        "external_id_taken" (nothing written)."""
+        still be as read (a value read by `usage`, `fault_rules`, `limits`... before the caller
+        decided); then `task` is added (its task id and video id unused, its external id unused
+        in the account) and every new value and delivery written; all or nothing. Returns
+        "done", "changed" (a fact changed since it was read: read again, decide again),
+        "id_taken" or "external_id_taken" (nothing written)."""
         args: list[Any] = [account]
         facts: list[tuple[Any, Callable[[Any], str], str]] = [
             (usage, codec.dump_usage, _EMPTY_USAGE),
             (fault_rules, codec.dump_fault_rules, _EMPTY_LIST),
             (next_outcomes, codec.dump_next_outcomes, _EMPTY_LIST),
             (callback_faults, codec.dump_callback_faults, _EMPTY_LIST),
+            (limits, _dump_limits, ""),  # None as read: not set (the server's defaults)
         ]
         for fact, dump, empty in facts:
             if fact is None:
@@ -310,10 +312,10 @@ class RedisStore:
                 task.task_id, codec.dump_task(task), task.request.external_task_id or "",
                 task.video_id, "" if first is None else first,
             ]  # fmt: skip
-        args += ["" for _ in range(23 - len(args))]
         for delivery in deliveries:
             args += [delivery.task_id, codec.dump_delivery(delivery), delivery.due_ms]
-        return str(self._run("commit", *args))
+        answer = self._run("commit", *args)
+        return next(known for known in _COMMITTED if known == answer)
 
     # --- rules ------------------------------------------------------------------------------
 
@@ -447,6 +449,10 @@ class RedisStore:
     @guarded
     def claimed_deliveries(self) -> int:
         return int(self._cmd("HLEN", self._p + "claims"))
+
+
+def _dump_limits(limits: Limits | None) -> str:
+    return "" if limits is None else codec.dump_limits(limits)
 
 
 def _next_step_at(task: Task, index: int) -> int | None:

@@ -1,11 +1,12 @@
 -- One check-and-change (Store.commit): facts compared with what the caller read, then every
 -- write, all or nothing. ARGV:
 --   1 account;
---   then four facts, 4 arguments each: mode ("" not part of this commit, "cas" checked and
+--   then five facts, 4 arguments each: mode ("" not part of this commit, "cas" checked and
 --   written), the text as read, the text of the empty value (what an absent key reads as), the
---   new text. The facts: the account's usage, fault rules, next outcomes, callback faults;
---   18..23 the task ("" in 18: none): id, JSON, external id or "", video id, first step or "";
---   24.. deliveries as pairs (task id, JSON, due time): 3 arguments each.
+--   new text. The facts: the account's usage, fault rules, next outcomes, callback faults, the
+--   account's limits;
+--   22..26 the task ("" in 22: none): id, JSON, external id or "", video id, first step or "";
+--   27.. deliveries, 3 arguments each: task id, JSON, due time.
 -- Returns "done", "changed" (a fact is not as read), "id_taken" or "external_id_taken".
 local account = ARGV[1]
 local facts = {
@@ -13,6 +14,7 @@ local facts = {
   {'KEY', p .. 'fault_rules'},
   {'KEY', p .. 'next_outcomes'},
   {'KEY', p .. 'callback_faults'},
+  {'HASH', p .. 'limits', account},
 }
 local function read(fact)
   if fact[1] == 'HASH' then return redis.call('HGET', fact[2], fact[3]) end
@@ -26,8 +28,8 @@ for i, fact in ipairs(facts) do
     if stored ~= ARGV[base + 1] then return 'changed' end
   end
 end
-if ARGV[18] ~= '' then
-  local added = add_task(ARGV[18], account, ARGV[19], ARGV[20], ARGV[21], ARGV[22], true)
+if ARGV[22] ~= '' then
+  local added = add_task(ARGV[22], account, ARGV[23], ARGV[24], ARGV[25], ARGV[26], true)
   if added == 0 then return 'id_taken' end
   if added == 2 then return 'external_id_taken' end
 end
@@ -41,5 +43,5 @@ for i, fact in ipairs(facts) do
     end
   end
 end
-for i = 24, #ARGV, 3 do add_delivery(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
+for i = 27, #ARGV, 3 do add_delivery(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
 return 'done'
