@@ -24,6 +24,7 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import StoreError
 from mock_kling.core.tasks import Step, Task
 from mock_kling.store.redis import RedisStore, codec, open_redis
+from mock_kling.store.redis import store as redis_store_module
 from mock_kling.store.redis.connect import parse
 
 from .redis_server import fresh_store, wait_past_leases
@@ -67,7 +68,12 @@ def test_replicas_see_each_others_tasks_and_ids_are_never_overwritten(replicas):
     assert one.task("1").account_id == "acct"  # type: ignore[union-attr]
 
 
-def test_steps_another_replica_announced_first_are_none_of_this_ones(replicas, monkeypatch):
+@pytest.mark.parametrize("hold_ms", [2_000, 0])
+def test_due_steps_are_announced_by_one_replica_only(replicas, monkeypatch, hold_ms: int):
+    """`two` reads the due steps; before it announces them, `one` looks. While `two` holds them
+    `one` leaves them alone; once the hold lapsed (`two` stalled) `one` announces them, and
+    `two`'s announcement, checked against what it read, gives nothing."""
+    monkeypatch.setattr(redis_store_module, "_STEP_HOLD_MS", hold_ms)
     one, two = replicas
     task = make_task("1")
     one.add_task(task)
@@ -76,13 +82,16 @@ def test_steps_another_replica_announced_first_are_none_of_this_ones(replicas, m
     run = two._run
 
     def overtaken(name: str, *args: object) -> object:
-        if name == "steps_announce":  # `two` read the due steps; `one` announces them first
+        if name == "steps_announce":
             taken.extend(one.pop_reached_steps(now))
         return run(name, *args)
 
     monkeypatch.setattr(two, "_run", overtaken)
-    assert two.pop_reached_steps(now) == []
-    assert [step.status for _, step in taken] == [s.status for s in task.timeline[1:]]
+    by_two = [step.status for _, step in two.pop_reached_steps(now)]
+    by_one = [step.status for _, step in taken]
+    expected = [s.status for s in task.timeline[1:]]
+    assert (by_one, by_two) == (([], expected) if hold_ms else (expected, []))
+    assert one.pop_reached_steps(now) == two.pop_reached_steps(now) == []
 
 
 def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replicas):

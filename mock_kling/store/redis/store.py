@@ -11,7 +11,8 @@ unannounced step) with P stepidx (hash task -> that step's index), P limits / P 
 account), P fault_rules / P next_outcomes / P callback_faults (JSON), P requests / P attempts
 (capped lists, newest first), P clock, P dseq, P taskseq, P pending (counters), P q:<task> (a
 task's delivery queue), P due (zset of unclaimed heads), P claims (hash task -> claim token)
-with P leases (zset task -> lease end, the Redis server's clock), P takeover (set)."""
+with P leases (zset task -> lease end, the Redis server's clock), P takeover (set), P stepholds
+(zset task -> end of a replica's hold on its due steps, the Redis server's clock)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,13 @@ from mock_kling.store.redis.scripts import Scripts
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _CLAIMS = itertools.count(1)  # a claim's token is "<replica token>:<n>"
+_STEP_HOLD_MS = 2_000  # how long other replicas leave due steps to the one that read them
 _EMPTY_USAGE = codec.dump_usage(Usage())
 _EMPTY_LIST = "[]"
 Committed = Literal["done", "changed", "id_taken", "external_id_taken"]  # what `commit` answers
 _COMMITTED: tuple[Committed, ...] = ("done", "changed", "id_taken", "external_id_taken")
+# What redis-py raises when Redis fails (RedisClusterException is not a RedisError).
+_FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException)
 
 
 def open_redis(
@@ -70,7 +74,7 @@ def guarded(
     def run(self: RedisStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
-        except redis.RedisError as exc:
+        except _FAILURES as exc:
             raise self.failure(exc) from exc
 
     return cast("Callable[Concatenate[RedisStore, _P], _R]", run)
@@ -188,12 +192,13 @@ class RedisStore:
 
     @guarded
     def pop_reached_steps(self, now_ms: int) -> list[tuple[Task, Step]]:
-        """Read the tasks with a step due (one script), work out what each reached, then
-        announce them with one script that leaves alone a task another replica announced or
-        re-planned meanwhile: every step is returned by exactly one replica."""
+        """Read (and hold for a moment) the tasks with a step due that no other replica holds
+        (one script), work out what each reached, then announce them with one script that
+        leaves alone a task another replica announced or re-planned meanwhile: every step is
+        returned by exactly one replica."""
         if not self._cmd("ZRANGEBYSCORE", self._p + "steps", "-inf", now_ms, "LIMIT", 0, 1):
             return []
-        found = self._run("steps_due", now_ms)
+        found = self._run("steps_due", now_ms, _STEP_HOLD_MS)
         heap: list[tuple[int, str, int]] = []
         tasks: dict[str, Task] = {}
         read: dict[str, tuple[str, str]] = {}
