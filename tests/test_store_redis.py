@@ -81,12 +81,13 @@ def test_due_steps_are_announced_by_one_replica_only(replicas, monkeypatch, hold
     taken: list[tuple[Task, Step]] = []
     run = two._run
 
-    def overtaken(name: str, *args: object) -> object:
-        if name == "steps_announce":
+    def held_look(name: str, *args: object) -> object:
+        if name == "steps_announce":  # while `two` holds the steps, `one` sees none due
+            assert one.next_step_ms() == (None if hold_ms else task.timeline[1].at_ms)
             taken.extend(one.pop_reached_steps(now))
         return run(name, *args)
 
-    monkeypatch.setattr(two, "_run", overtaken)
+    monkeypatch.setattr(two, "_run", held_look)
     by_two = [step.status for _, step in two.pop_reached_steps(now)]
     by_one = [step.status for _, step in taken]
     expected = [s.status for s in task.timeline[1:]]

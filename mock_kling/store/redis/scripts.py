@@ -15,6 +15,7 @@ _SCRIPTS = {
     "replan": (),
     "steps_due": (),
     "steps_announce": (),
+    "next_step": (),
     "raise_clock": (),
     "reset": (),
     "page": (),

@@ -239,8 +239,10 @@ class RedisStore:
 
     @guarded
     def next_step_ms(self) -> int | None:
-        found = self._r.zrange(self._p + "steps", 0, 0, withscores=True)
-        return int(found[0][1]) if found else None
+        """The earliest due step that no other replica is announcing right now (a step held
+        by a replica that died shows again when the hold lapses)."""
+        due = self._run("next_step")
+        return None if due is None or due is False else int(due)
 
     # --- accounts ---------------------------------------------------------------------------
 
