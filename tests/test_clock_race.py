@@ -15,18 +15,12 @@ from mock_kling.core.config import Config
 from mock_kling.core.store import Store
 from mock_kling.store import open_store, sqlite_url
 from mock_kling.store.memory import MemoryStore
-from mock_kling.store.redis import RedisStore
 
 from .redis_server import fresh_namespace
 from .test_backend import HOOK, Recorder, _client, _submit
 from .test_serve import Server
 
-# The Redis store gains add_clock_ms / raise_clock_ms on issue 20's Redis branch; until both
-# branches are merged the Redis cases skip (the lead removes this guard after the merge).
-REDIS_CLOCK = pytest.mark.skipif(
-    not hasattr(RedisStore, "add_clock_ms"), reason="RedisStore has no add_clock_ms yet"
-)
-SHARED = ["sqlite", pytest.param("redis", marks=REDIS_CLOCK)]
+SHARED = ["sqlite", "redis"]
 THREADS, ADVANCES = 8, 25  # 200 advances, as in the issue's measurement
 
 
@@ -40,12 +34,15 @@ def _store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str
     return fresh_namespace(request.getfixturevalue("redis_url"))
 
 
-def _open(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+def _open(kind: str, request: pytest.FixtureRequest, tmp_path: Path, count: int = 1) -> list[Store]:
+    """`count` clients of one store (memory: one store, the same object each time)."""
     if kind == "memory":
-        return MemoryStore()
-    store = open_store(_store_url(kind, request, tmp_path))
-    request.addfinalizer(store.close)  # type: ignore[attr-defined]
-    return store
+        return [MemoryStore()] * count
+    url = _store_url(kind, request, tmp_path)
+    stores = [open_store(url) for _ in range(count)]
+    for store in stores:
+        request.addfinalizer(store.close)  # type: ignore[attr-defined]
+    return stores
 
 
 class Poller:
@@ -99,8 +96,7 @@ def _race(advance: Callable[[int, int], None], threads: int = THREADS) -> int:
 def test_concurrent_store_adds_add_up_and_raises_never_go_back(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ):
-    store = _open(kind, request, tmp_path)
-    other = store if kind == "memory" else _open(kind, request, tmp_path)  # a second client
+    store, other = _open(kind, request, tmp_path, 2)  # two clients
     store.set_clock_ms(1_000)
     poller = Poller(lambda: store.clock_ms() or 0)
     raised: list[int] = []
@@ -131,9 +127,7 @@ def test_concurrent_advances_of_fakes_on_one_store_add_up(
 ):
     """Advances settle on the way (steps and callbacks due in their windows run) and still add
     up. Shared stores: two fakes (two clients of the store, as two replicas); memory: one."""
-    stores = [_open(kind, request, tmp_path)]
-    if kind != "memory":
-        stores.append(_open(kind, request, tmp_path))
+    stores = _open(kind, request, tmp_path, 1 if kind == "memory" else 2)
     config = Config(seed=1, api_keys=["sk-k"])
     senders = [Recorder() for _ in stores]
     fakes = [

@@ -55,7 +55,7 @@ def _redis(url: str, journal_limit: int) -> Store:
         ) from None
     try:
         # i20r's RedisStore gains add_clock_ms / raise_clock_ms (issue 20); the lead drops this
-        return open_redis(url, request_limit=journal_limit)  # type: ignore[return-value]
+        return open_redis(url, request_limit=journal_limit)
     except ValueError as exc:
         raise StoreUrlError(f"bad store {url!r}: {exc}") from None
 
