@@ -6,6 +6,7 @@ from __future__ import annotations
 import redis
 
 from mock_kling.core.limits import Usage
+from mock_kling.core.store import Change
 from mock_kling.store.redis import open_redis
 
 from .redis_server import fresh_namespace
@@ -34,8 +35,8 @@ def test_any_nodes_url_opens_the_whole_cluster_and_a_namespace_lives_in_one_slot
         for store in stores:
             assert store.find_task("acct", "e").task_id == "1"  # type: ignore[union-attr]
         read = stores[1].usage("acct")
-        assert stores[2].commit("acct", usage=(read, Usage(spent=1.0))) == "done"
-        assert stores[1].commit("acct", usage=(read, Usage(spent=2.0))) == "changed"
+        assert stores[2].commit(Change("acct", usage=(read, Usage(spent=1.0)))) == "done"
+        assert stores[1].commit(Change("acct", usage=(read, Usage(spent=2.0)))) == "changed"
         assert stores[0].usage("acct").spent == 1.0
         assert stores[0].add_clock_ms(5) == 5
         assert stores[1].raise_clock_ms(3) == 5

@@ -21,7 +21,7 @@ from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import StoreError
+from mock_kling.core.store import Change, StoreError
 from mock_kling.core.tasks import Step, Task
 from mock_kling.store.redis import RedisStore, codec, open_redis
 from mock_kling.store.redis import store as redis_store_module
@@ -153,34 +153,38 @@ def test_a_commit_writes_all_or_nothing_when_what_was_read_still_holds(redis_sto
     read = store.usage("acct")
     task = make_task("1", external="ext")
     done = store.commit(
-        "acct", usage=(read, Usage(spent=1.0)), task=task, deliveries=[_delivery(store, "1")]
+        Change(
+            "acct", usage=(read, Usage(spent=1.0)), task=task, deliveries=[_delivery(store, "1")]
+        )
     )
     assert done == "done"
     assert store.task("1") == task
     assert store.usage("acct").spent == 1.0
     assert store.pending_deliveries() == 1
     # Another replica decided on the usage as it was before: nothing of its commit is written.
-    stale = store.commit("acct", usage=(read, Usage(spent=9.0)), task=make_task("2"))
+    stale = store.commit(Change("acct", usage=(read, Usage(spent=9.0)), task=make_task("2")))
     assert stale == "changed"
     assert store.task("2") is None
     assert store.usage("acct").spent == 1.0
     fresh = store.usage("acct")
-    assert store.commit("acct", usage=(fresh, fresh), task=make_task("1")) == "id_taken"
+    assert store.commit(Change("acct", usage=(fresh, fresh), task=make_task("1"))) == "id_taken"
     twin = make_task("3", external="ext")
-    assert store.commit("acct", usage=(fresh, fresh), task=twin) == "external_id_taken"
+    assert store.commit(Change("acct", usage=(fresh, fresh), task=twin)) == "external_id_taken"
     rules = [FaultRule(code=5000, times=1)]
     store.put_fault_rules(rules)
-    assert store.commit("acct", fault_rules=([], [])) == "changed"
-    assert store.commit("acct", fault_rules=(rules, [])) == "done"
+    assert store.commit(Change("acct", fault_rules=([], []))) == "changed"
+    assert store.commit(Change("acct", fault_rules=(rules, []))) == "done"
     assert store.fault_rules() == []
-    assert store.commit("acct", next_outcomes=([], [NextOutcome(Outcome("stuck"))])) == "done"
+    assert (
+        store.commit(Change("acct", next_outcomes=([], [NextOutcome(Outcome("stuck"))]))) == "done"
+    )
     assert store.next_outcomes() == [NextOutcome(Outcome("stuck"))]
-    assert store.commit("acct", limits=(None, Limits(concurrency=2))) == "done"
-    assert store.commit("acct", limits=(None, Limits(concurrency=3))) == "changed"
-    assert store.commit("acct", limits=(Limits(concurrency=2), Limits(units=5))) == "done"
+    assert store.commit(Change("acct", limits=(None, Limits(concurrency=2)))) == "done"
+    assert store.commit(Change("acct", limits=(None, Limits(concurrency=3)))) == "changed"
+    assert store.commit(Change("acct", limits=(Limits(concurrency=2), Limits(units=5)))) == "done"
     assert store.limits("acct") == Limits(units=5)
     faults = [CallbackFault("drop", times=1)]
-    assert store.commit("acct", callback_faults=([], faults)) == "done"
+    assert store.commit(Change("acct", callback_faults=([], faults))) == "done"
     assert store.callback_faults() == faults
 
 
@@ -193,7 +197,7 @@ def test_concurrent_commits_on_one_account_lose_no_update(replicas):
             for _attempt in range(1000):
                 read = store.usage("acct")
                 new = Usage(spent=read.spent + 1.0)
-                if store.commit("acct", usage=(read, new)) == "done":
+                if store.commit(Change("acct", usage=(read, new))) == "done":
                     break
 
     threads = [threading.Thread(target=spend, args=(stores[n % 2],)) for n in range(8)]
@@ -221,7 +225,7 @@ def test_admission_by_commit_never_goes_over_a_concurrency_limit(replicas):
                 if usage.running(0) >= limit:
                     break  # refused: 1303
                 usage.track(task)
-                if store.commit("acct", usage=(read, usage), task=task) == "done":
+                if store.commit(Change("acct", usage=(read, usage), task=task)) == "done":
                     admitted.append(task.task_id)
                     break
 
@@ -336,7 +340,7 @@ def test_a_store_that_is_down_fails_with_a_store_error_naming_it():
     ):
         store.task("1")
     with pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"):
-        store.commit("acct", usage=(Usage(), Usage(spent=1.0)))
+        store.commit(Change("acct", usage=(Usage(), Usage(spent=1.0))))
     store.close()
 
 

@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mock_kling.core.auth import Account
+from mock_kling.core.commits import commit_decided, writable
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, LimitsChanged
 from mock_kling.core.faults import Fault, FaultRule, take_fault
 from mock_kling.core.limits import Limits, check_request
 from mock_kling.core.settings import Settings
-from mock_kling.core.store import Store
+from mock_kling.core.store import Change, Store
 
 
 class Accounting:
@@ -40,19 +41,26 @@ class Accounting:
             # lock. Linearizable: a rule or limit set meanwhile acts as if set after this call.
             return None
         store, account_id = self._store, account.account_id
-        with store.atomic():
+
+        def decide() -> tuple[Change, Fault | KlingError | None]:
             rules = store.fault_rules()
             fault, left = take_fault(rules, endpoint, account_id, self._settings.fault_random)
-            if left is not rules:
-                store.put_fault_rules(left)
-            if fault is not None and (fault.code is not None or fault.drop):
-                return fault
+            used = None if left is rules else (rules, left)
             limits = self.limits(account_id)
-            if not _unlimited(limits):
-                usage = store.usage(account_id)
+            if (fault is not None and (fault.code is not None or fault.drop)) or _unlimited(limits):
+                return Change(account_id, fault_rules=used), fault
+            read = store.usage(account_id)
+            usage = writable(store, read)
+            try:
                 check_request(limits, usage, self.now_ms())
-                store.put_usage(account_id, usage)
-            return fault
+            except KlingError as refusal:  # the rule stays used up; the refusal is not counted
+                return Change(account_id, fault_rules=used), refusal
+            return Change(account_id, fault_rules=used, usage=(read, usage)), fault
+
+        decided = commit_decided(store, decide)
+        if isinstance(decided, KlingError):
+            raise decided
+        return decided
 
     # --- limits and usage -----------------------------------------------------------------------
 
@@ -61,9 +69,14 @@ class Accounting:
 
     def set_limits(self, account_id: str, data: Any) -> Limits:
         """Change an account's limits from control-API JSON (ValueError when bad)."""
+
+        def decide() -> tuple[Change, Limits]:
+            read = self._store.limits(account_id)
+            limits = (read or self._settings.config.limits).updated(data)
+            return Change(account_id, limits=(read, limits)), limits
+
         with self._store.atomic():
-            limits = self.limits(account_id).updated(data)
-            self._store.set_limits(account_id, limits)
+            limits = commit_decided(self._store, decide)
             self._emit(LimitsChanged(account_id, limits))
             return limits
 
@@ -72,28 +85,34 @@ class Accounting:
         return self._store.changed_limits()
 
     def usage(self, account_id: str) -> dict[str, Any]:
-        with self._store.atomic():
-            usage = self._store.usage(account_id)
-            running = usage.running(self.now_ms())
-            self._store.put_usage(account_id, usage)
-            return {"running": running, "units_spent": usage.spent}
+        usage = writable(self._store, self._store.usage(account_id))
+        running = usage.running(self.now_ms())  # refunds the units of tasks that failed
+        return {"running": running, "units_spent": usage.spent}
 
     # --- fault rules and callback faults --------------------------------------------------------
 
     def add_fault_rule(self, rule: FaultRule) -> None:
-        with self._store.atomic():
-            self._store.put_fault_rules([*self._store.fault_rules(), rule])
+        def decide() -> tuple[Change, None]:
+            rules = self._store.fault_rules()
+            return Change("", fault_rules=(rules, [*rules, rule])), None
+
+        commit_decided(self._store, decide)
 
     def fault_rules(self) -> list[FaultRule]:
         return self._store.fault_rules()
 
     def clear_fault_rules(self) -> None:
-        with self._store.atomic():  # not between an admission's read of the rules and its write
-            self._store.put_fault_rules([])
+        def decide() -> tuple[Change, None]:
+            return Change("", fault_rules=(self._store.fault_rules(), [])), None
+
+        commit_decided(self._store, decide)
 
     def add_callback_fault(self, fault: CallbackFault) -> None:
-        with self._store.atomic():
-            self._store.put_callback_faults([*self._store.callback_faults(), fault])
+        def decide() -> tuple[Change, None]:
+            faults = self._store.callback_faults()
+            return Change("", callback_faults=(faults, [*faults, fault])), None
+
+        commit_decided(self._store, decide)
 
     def callback_faults(self) -> list[CallbackFault]:
         """Callback faults not used up yet, with their remaining `times`."""

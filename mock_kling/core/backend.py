@@ -13,6 +13,7 @@ from mock_kling.core.accounting import Accounting
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.auth import Account, Accounts
 from mock_kling.core.clock import Clock, ManualClock, SystemClock
+from mock_kling.core.commits import commit_decided, writable
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import CallbackFault, DeliveryPolicy, Sender
 from mock_kling.core.dispatch import Dispatcher, Runner
@@ -35,7 +36,7 @@ from mock_kling.core.refusals import Contract
 from mock_kling.core.requests import parse_create
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.settings import Settings
-from mock_kling.core.store import Store, StoreError
+from mock_kling.core.store import Change, Store, StoreError
 from mock_kling.core.tasks import Task
 
 _ERROR_LIMIT = 100
@@ -197,18 +198,21 @@ class Backend:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
         request = parse_create(body, self._profile, self._create_validator(self._profile.name))
         self._accounting.check_callback_host(request.callback_url)
-        store, account_id = self._store, account.account_id
-        with store.atomic():
+        store, account_id, cost = self._store, account.account_id, float(request.unit_cost)
+
+        def decide() -> tuple[Change, Task]:
             now, external = self.now_ms(), request.external_task_id
             if external is not None and store.external_id_taken(account_id, external):
                 raise KlingError(
                     1201, f"external_task_id {external!r} is already used by a task of this account"
                 )
-            usage, cost = store.usage(account_id), float(request.unit_cost)
+            read = store.usage(account_id)
+            usage = writable(store, read)
             check_submit(
                 self.limits(account_id), usage, request.model_name, cost, usage.running(now)
             )
-            outcome = self._planning.choose_outcome(account_id, request)
+            rules = store.next_outcomes()
+            outcome, rules_left = self._planning.choose_outcome(account_id, request, rules)
             task_id = self._ids.numeric_id(store.id_taken)
             task = Task(
                 task_id=task_id,
@@ -219,12 +223,19 @@ class Backend:
                 timeline=outcome.timeline(now, self._settings.timings),
                 outcome=outcome,
             )
-            store.add_task(task)
             usage.track(task)
             usage.spent += cost
-            store.put_usage(account_id, usage)
+            used = None if rules_left is rules else (rules, rules_left)
+            deliveries = self._planning.deliveries(task, task.timeline)
+            change = Change(account_id, usage=(read, usage), next_outcomes=used, task=task,
+                            deliveries=deliveries)  # fmt: skip
+            return change, task
+
+        with store.atomic():
+            task = commit_decided(store, decide)
             self._emit(TaskCreated(task))  # before the client hears of it: nothing answered is lost
-            self._planning.queue_callbacks(task, task.timeline)
+        if task.request.callback_url is not None:
+            self._dispatch.kick()
         if not self.manual_clock:
             self._dispatch.start()
         return task

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.clock import Clock
+from mock_kling.core.commits import commit_decided
 from mock_kling.core.delivery import (
     CallbackFault,
     Delivery,
@@ -25,7 +26,7 @@ from mock_kling.core.delivery import (
 )
 from mock_kling.core.events import CallbackAttempted, Event, StepReached
 from mock_kling.core.rules import used_once
-from mock_kling.core.store import Store
+from mock_kling.core.store import Change, Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
 _SETTLE_MAX_ROUNDS = 100_000
@@ -189,7 +190,7 @@ class Dispatcher:
         None when it was dropped or postponed."""
         store = self._store
         with store.atomic():
-            fault = _take_fault(store, delivery.task_id)
+            fault = commit_decided(store, lambda: _take_fault(store, delivery.task_id))
             ready = replace(delivery, matched=True, fault=None if fault is None else fault.action)
             if fault is not None and fault.action == "delay":
                 ready = replace(ready, due_ms=ready.due_ms + round(fault.seconds * 1000))
@@ -258,14 +259,14 @@ class Dispatcher:
         return http_status, error, latency_ms
 
 
-def _take_fault(store: Store, task_id: str) -> CallbackFault | None:
-    """The first callback fault that applies to `task_id`, with one of its `times` used up."""
+def _take_fault(store: Store, task_id: str) -> tuple[Change, CallbackFault | None]:
+    """The first callback fault that applies to `task_id`, and the change that uses up one of
+    its `times`."""
     faults = store.callback_faults()
     for index, fault in enumerate(faults):
         if fault.matches(task_id):
-            store.put_callback_faults(used_once(faults, index, "times"))
-            return fault
-    return None
+            return Change("", callback_faults=(faults, used_once(faults, index, "times"))), fault
+    return Change(""), None
 
 
 def _is_2xx(status: int | None) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mock_kling.core import wire
+from mock_kling.core.commits import commit_decided, writable
 from mock_kling.core.config import MEDIA_RETENTION_DAYS
 from mock_kling.core.delivery import Delivery
 from mock_kling.core.dispatch import Dispatcher
@@ -17,7 +18,7 @@ from mock_kling.core.events import Event, TaskReplanned
 from mock_kling.core.outcomes import Outcome, from_prompt
 from mock_kling.core.rules import NextOutcome, used_once
 from mock_kling.core.settings import Settings
-from mock_kling.core.store import Store
+from mock_kling.core.store import Change, Store
 from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
 
 _DAY_MS = 86_400_000
@@ -64,15 +65,20 @@ class Planning:
     # --- outcome rules --------------------------------------------------------------------------
 
     def add_next_outcome(self, rule: NextOutcome) -> None:
-        with self._store.atomic():
-            self._store.put_next_outcomes([*self._store.next_outcomes(), rule])
+        self._change_rules(lambda rules: [*rules, rule])
 
     def next_outcomes(self) -> list[NextOutcome]:
         return self._store.next_outcomes()
 
     def clear_next_outcomes(self) -> None:
-        with self._store.atomic():  # not between a submit's read of the rules and its write
-            self._store.put_next_outcomes([])
+        self._change_rules(lambda rules: [])
+
+    def _change_rules(self, change: Callable[[list[NextOutcome]], list[NextOutcome]]) -> None:
+        def decide() -> tuple[Change, None]:
+            rules = self._store.next_outcomes()
+            return Change("", next_outcomes=(rules, change(rules))), None
+
+        commit_decided(self._store, decide)
 
     # --- re-plans -------------------------------------------------------------------------------
 
@@ -98,30 +104,39 @@ class Planning:
 
     def queue_callbacks(self, task: Task, steps: tuple[Step, ...]) -> None:
         """Queue a callback for each of `steps` (restored tasks re-queue what was not sent)."""
+        deliveries = self.deliveries(task, steps)
+        for delivery in deliveries:
+            self._store.add_delivery(delivery)
+        if deliveries:
+            self._dispatch.kick()
+
+    def deliveries(self, task: Task, steps: tuple[Step, ...]) -> list[Delivery]:
+        """The callbacks `steps` of `task` send (none without a callback_url), each with its own
+        number from the store."""
         url = task.request.callback_url
         if url is None:
-            return
-        store = self._store
-        with store.atomic():
-            for step in steps:
-                payload = wire.task_object(task, step, self._settings.base_url)
-                body = json.dumps(payload, separators=(",", ":")).encode()
-                seq = store.next_delivery_seq()
-                store.add_delivery(
-                    Delivery(
-                        seq, task.task_id, step.status, url, payload, body, step.at_ms, step.at_ms
-                    )
-                )
-        self._dispatch.kick()
+            return []
+        deliveries = []
+        for step in steps:
+            payload = wire.task_object(task, step, self._settings.base_url)
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            seq = self._store.next_delivery_seq()
+            deliveries.append(
+                Delivery(seq, task.task_id, step.status, url, payload, body, step.at_ms, step.at_ms)
+            )
+        return deliveries
 
-    def choose_outcome(self, account_id: str, request: TaskRequest) -> Outcome:
-        """Control-API rules first, then prompt markers, then the server's defaults (call
-        inside the submit's `atomic()`: a rule's `count` is used up)."""
-        rules = self._store.next_outcomes()
+    def choose_outcome(
+        self, account_id: str, request: TaskRequest, rules: list[NextOutcome]
+    ) -> tuple[Outcome, list[NextOutcome]]:
+        """Control-API `rules` first, then prompt markers, then the server's defaults; and the
+        rules left (a rule's `count` used up; `rules` itself when none applied)."""
         for index, rule in enumerate(rules):
             if rule.applies_to(account_id):
-                self._store.put_next_outcomes(used_once(rules, index, "count"))
-                return rule.outcome
+                return rule.outcome, used_once(rules, index, "count")
+        return self._default_outcome(request), rules
+
+    def _default_outcome(self, request: TaskRequest) -> Outcome:
         settings = self._settings
         config, chance = settings.config, settings.outcome_random
         marked = from_prompt(request.prompt, settings.timings)
@@ -150,9 +165,14 @@ class Planning:
         store = self._store
         task = replace(task, timeline=reached + future)
         store.replan(task.task_id, task)
-        usage = store.usage(task.account_id)
-        usage.track(task)
-        store.put_usage(task.account_id, usage)
+
+        def track() -> tuple[Change, None]:
+            read = store.usage(task.account_id)
+            usage = writable(store, read)
+            usage.track(task)
+            return Change(task.account_id, usage=(read, usage)), None
+
+        commit_decided(store, track)
         store.cancel_deliveries(task.task_id, after_ms=now)
         self._emit(TaskReplanned(task))
         self.queue_callbacks(task, future)

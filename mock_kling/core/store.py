@@ -4,8 +4,10 @@ composition root. Values go in and come out: no caller keeps a stored object and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -164,7 +166,50 @@ class DeliveryStore(Protocol):
     def claimed_deliveries(self) -> int: ...
 
 
-class Store(TaskStore, AccountStore, RuleStore, JournalStore, ClockStore, DeliveryStore, Protocol):
+# What a commit answers: written; or nothing written because a fact is no longer as read (read
+# again, decide again), or the task's id or video id, or its external id, is taken.
+Committed = Literal["done", "changed", "id_taken", "external_id_taken"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One check-and-change the core decided: each fact as (as read, new), for `account` (its
+    usage and limits) or for the whole fake (the rule lists); a task to add; deliveries to
+    queue. The store writes all of it, or nothing when a fact is no longer as read."""
+
+    account: str
+    usage: tuple[Usage, Usage] | None = None
+    fault_rules: tuple[list[FaultRule], list[FaultRule]] | None = None
+    next_outcomes: tuple[list[NextOutcome], list[NextOutcome]] | None = None
+    callback_faults: tuple[list[CallbackFault], list[CallbackFault]] | None = None
+    limits: tuple[Limits | None, Limits] | None = None  # None as read: the server's defaults
+    task: Task | None = None
+    deliveries: Sequence[Delivery] = ()
+
+
+class CommitStore(Protocol):
+    """The one check-and-change across every client of the store (threads, processes,
+    replicas): how the core writes whatever it decided from what it read."""
+
+    def commit(self, change: Change) -> Committed:
+        """Atomically: every fact of `change` must still be as read; `change.task` (if any)
+        must have a task id and video id no task has, and an external id unused in its
+        account; then every new value, the task and the deliveries are written. All or
+        nothing. A value the caller read and changed in place stays "as read" only on a store
+        that is not shared (the same object): callers hand a shared store a changed copy."""
+        ...
+
+
+class Store(
+    TaskStore,
+    AccountStore,
+    RuleStore,
+    JournalStore,
+    ClockStore,
+    DeliveryStore,
+    CommitStore,
+    Protocol,
+):
     """Everything one fake remembers: the roles above, plus whether the store is shared, one
     meaning of `atomic()`, `reset()` and `close()`. Every method is safe to call from any thread
     and is atomic on its own."""
@@ -175,24 +220,20 @@ class Store(TaskStore, AccountStore, RuleStore, JournalStore, ClockStore, Delive
     shared: bool
 
     def atomic(self) -> AbstractContextManager[object]:
-        """A group of calls that no other group interleaves with, on any client of the store
-        (threads, processes, replicas): the store's writer lock or write transaction. It is the
-        same for every store:
+        """A group of calls that no other group of this process interleaves with; re-entrant
+        on one thread. It is the same for every store:
 
-        - Serialised: two `atomic()` groups never run at once, whichever clients open them; a
-          group waits for the one running. Re-entrant on one thread (an inner group is part of
-          the outer one).
-        - For a read-check-write: read, decide, then write (a rule's `times` used up, usage
-          counted, an id checked then taken). A write of a fact that some group reads and then
-          writes (rules, limits, usage, the delivery queue) is itself made inside a group, so
-          no write falls between a group's read and its write. Other single calls need none.
-        - Readers need no group. Whether a reader waits for a running group and whether it sees
-          the group's writes before it ends is the store's (memory: waits briefly on its lock;
-          SQLite: never waits, sees them at the commit; Redis: never waits); nothing may depend
-          on either.
-        - No undo: what was done inside stays done when the group ends, normally or by an
-          exception (a KlingError refusal keeps the rules it used up). Callers never rely on a
-          rollback; SQLite's rollback of a group left by an unexpected error is the database's
+        - Within one process, serialised: two threads' groups never run at once, so a thread's
+          read, decision and `commit` meet no change from this process in between, and its
+          commit finds what it read (no retries among one process's threads). On memory it is
+          the store's lock; on SQLite the write transaction (which also keeps other processes
+          out); on Redis a lock of this process only (nothing is held in Redis).
+        - Across processes and replicas the guarantee is `commit`, not `atomic`: a decision
+          made from facts another replica may change is written by one `commit`, which answers
+          "changed" when a fact moved; the core then reads and decides again.
+        - Readers need no group, and nothing may depend on whether a reader waits for one.
+        - No undo: what was written inside stays written when the group ends, normally or by an
+          exception. SQLite's rollback of a group left by an unexpected error is the database's
           crash guard, not part of this contract.
         - Short, and no I/O but the store's inside (no callback sends, no sleeps).
         """

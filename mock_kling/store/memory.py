@@ -16,7 +16,9 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
+from mock_kling.core.store import Change, Committed
 from mock_kling.core.tasks import Step, Task
+from mock_kling.store.grouped import commit_in_group
 
 
 @dataclass
@@ -38,6 +40,9 @@ class MemoryStore:
 
     def atomic(self) -> AbstractContextManager[object]:
         return self._lock
+
+    def commit(self, change: Change) -> Committed:
+        return commit_in_group(self, change)
 
     def close(self) -> None:
         """Nothing to let go of: the memory goes with the object."""

@@ -21,9 +21,9 @@ import heapq
 import itertools
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast, get_args
 
 import redis
 
@@ -33,7 +33,7 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import StoreError
+from mock_kling.core.store import Change, Committed, StoreError
 from mock_kling.core.tasks import TERMINAL, Step, Task
 from mock_kling.store.redis import codec
 from mock_kling.store.redis.connect import connect, parse
@@ -45,8 +45,7 @@ _CLAIMS = itertools.count(1)  # a claim's token is "<replica token>:<n>"
 _STEP_HOLD_MS = 2_000  # how long other replicas leave due steps to the one that read them
 _EMPTY_USAGE = codec.dump_usage(Usage())
 _EMPTY_LIST = "[]"
-Committed = Literal["done", "changed", "id_taken", "external_id_taken"]  # what `commit` answers
-_COMMITTED: tuple[Committed, ...] = ("done", "changed", "id_taken", "external_id_taken")
+_COMMITTED: tuple[Committed, ...] = get_args(Committed)
 # What redis-py raises when Redis fails (RedisClusterException is not a RedisError).
 _FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException)
 
@@ -280,37 +279,22 @@ class RedisStore:
     # --- one check-and-change across replicas -------------------------------------------------
 
     @guarded
-    def commit(
-        self,
-        account: str,
-        *,
-        usage: tuple[Usage, Usage] | None = None,
-        fault_rules: tuple[list[FaultRule], list[FaultRule]] | None = None,
-        next_outcomes: tuple[list[NextOutcome], list[NextOutcome]] | None = None,
-        callback_faults: tuple[list[CallbackFault], list[CallbackFault]] | None = None,
-        limits: tuple[Limits | None, Limits] | None = None,
-        task: Task | None = None,
-        deliveries: Sequence[Delivery] = (),
-    ) -> Committed:
-        """One atomic check-and-change (one script): each fact given as (as read, new) must
-        still be as read (a value read by `usage`, `fault_rules`, `limits`... before the caller
-        decided); then `task` is added (its task id and video id unused, its external id unused
-        in the account) and every new value and delivery written; all or nothing. Returns
-        "done", "changed" (a fact changed since it was read: read again, decide again),
-        "id_taken" or "external_id_taken" (nothing written)."""
-        args: list[Any] = [account]
+    def commit(self, change: Change) -> Committed:
+        """One script: the facts compared with their text as read, then every write."""
+        args: list[Any] = [change.account]
         facts: list[tuple[Any, Callable[[Any], str], str]] = [
-            (usage, codec.dump_usage, _EMPTY_USAGE),
-            (fault_rules, codec.dump_fault_rules, _EMPTY_LIST),
-            (next_outcomes, codec.dump_next_outcomes, _EMPTY_LIST),
-            (callback_faults, codec.dump_callback_faults, _EMPTY_LIST),
-            (limits, _dump_limits, ""),  # None as read: not set (the server's defaults)
+            (change.usage, codec.dump_usage, _EMPTY_USAGE),
+            (change.fault_rules, codec.dump_fault_rules, _EMPTY_LIST),
+            (change.next_outcomes, codec.dump_next_outcomes, _EMPTY_LIST),
+            (change.callback_faults, codec.dump_callback_faults, _EMPTY_LIST),
+            (change.limits, _dump_limits, ""),  # None as read: not set (the server's defaults)
         ]
         for fact, dump, empty in facts:
             if fact is None:
                 args += ["", "", "", ""]
             else:
                 args += ["cas", dump(fact[0]), empty, dump(fact[1])]
+        task = change.task
         if task is None:
             args += ["", "", "", "", ""]
         else:
@@ -319,7 +303,7 @@ class RedisStore:
                 task.task_id, codec.dump_task(task), task.request.external_task_id or "",
                 task.video_id, "" if first is None else first,
             ]  # fmt: skip
-        for delivery in deliveries:
+        for delivery in change.deliveries:
             args += [delivery.task_id, codec.dump_delivery(delivery), delivery.due_ms]
         answer = self._run("commit", *args)
         return next(known for known in _COMMITTED if known == answer)

@@ -17,8 +17,10 @@ from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
+from mock_kling.core.store import Change, Committed
 from mock_kling.core.tasks import Step, Task, TaskRequest
 from mock_kling.store import codec
+from mock_kling.store.grouped import commit_in_group
 from mock_kling.store.sqlite.db import TABLES, Database, Row
 from mock_kling.store.sqlite.deliveries import SqliteDeliveries
 
@@ -58,6 +60,9 @@ class SqliteStore(SqliteDeliveries):
 
     def atomic(self) -> AbstractContextManager[object]:
         return self._db.atomic()
+
+    def commit(self, change: Change) -> Committed:
+        return commit_in_group(self, change)
 
     def close(self) -> None:
         self._closed()
