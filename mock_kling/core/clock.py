@@ -44,11 +44,6 @@ class ManualClock:
                 store.set_clock_ms(self._now_ms)
             self._store = store
 
-    @property
-    def store(self) -> Store | None:
-        """The store that keeps this clock's time (None: this object keeps it)."""
-        return self._store
-
     def now_ms(self) -> int:
         store = self._store
         stored = None if store is None else store.clock_ms()
