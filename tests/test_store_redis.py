@@ -4,6 +4,7 @@ down."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -299,6 +300,29 @@ def test_clock_advances_from_two_processes_and_threads_all_count_and_time_never_
     total = 3 * sum(n % 3 for n in range(200)) + sum(n % 5 for n in range(200))
     assert redis_store.clock_ms() == 10_000 + total
     assert seen == sorted(seen)
+
+
+def test_a_change_sent_twice_happens_once(redis_store: RedisStore, monkeypatch):
+    """redis-py sends a command again when its connection failed, and the first send may have
+    run: to the server the second is the same call with the same key of its own (KEYS[2])."""
+    store = redis_store
+    store.set_clock_ms(1_000)
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(7))  # every call: the same key
+    assert store.add_clock_ms(5) == store.add_clock_ms(5) == 1_005
+    delivery = _delivery(store, "a")
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(8))
+    store.add_delivery(delivery)
+    store.add_delivery(delivery)
+    assert store.pending_deliveries() == 1
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(9))
+    read = store.usage("acct")
+    spent = Usage(spent=1.0)
+    assert store.commit("acct", usage=(read, spent), task=make_task("1")) == "done"
+    assert store.commit("acct", usage=(read, spent), task=make_task("1")) == "done"
+    assert store.task_count() == 1
+    monkeypatch.setattr(store._run, "_calls", itertools.count(10))  # new calls: new keys
+    assert store.add_clock_ms(5) == 1_010
+    assert store.commit("acct", usage=(read, spent)) == "changed"
 
 
 def test_connections_go_back_to_the_pool(redis_url: str, redis_store: RedisStore):

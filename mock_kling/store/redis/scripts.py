@@ -3,6 +3,8 @@ server as one atomic step, by EVALSHA (loaded again when the server does not kno
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from importlib import resources
 from typing import Any
 
@@ -11,6 +13,7 @@ import redis
 # Each script: its file, with the files prepended to it (lib.lua first: `p`, the helpers).
 _SCRIPTS = {
     "add_task": (),
+    "add_clock": (),
     "commit": (),
     "replan": (),
     "steps_due": (),
@@ -41,12 +44,16 @@ def source(name: str) -> str:
 
 class Scripts:
     """Every script registered on one client, run on one namespace: `scripts("page", a, b)`.
-    The namespace's key prefix is each script's only declared key (KEYS[1]): its hash tag puts
-    the script on the slot of the namespace's keys."""
+    The namespace's key prefix is each script's first declared key (KEYS[1]): its hash tag puts
+    the script on the slot of the namespace's keys. `scripts.once("commit", ...)` adds a key of
+    that call's own (KEYS[2]), under which the script keeps its answer: a retry of the call
+    answers the same without changing anything twice."""
 
     def __init__(self, client: redis.Redis | redis.RedisCluster, prefix: str) -> None:
         lib = source("lib")
         self._keys = [prefix]
+        self._once = f"{prefix}once:{secrets.token_hex(6)}:"
+        self._calls = itertools.count(1)
         self._scripts = {
             name: client.register_script(
                 "\n".join([lib, *(source(part) for part in parts), source(name)])
@@ -56,3 +63,7 @@ class Scripts:
 
     def __call__(self, name: str, *args: Any) -> Any:
         return self._scripts[name](keys=self._keys, args=args)
+
+    def once(self, name: str, *args: Any) -> Any:
+        keys = [*self._keys, f"{self._once}{next(self._calls)}"]
+        return self._scripts[name](keys=keys, args=args)

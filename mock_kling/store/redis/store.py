@@ -136,7 +136,7 @@ class RedisStore:
     def add_task(self, task: Task) -> None:
         first = _next_step_at(task, 1)
         external = task.request.external_task_id or ""
-        added = self._run(
+        added = self._run.once(
             "add_task", task.task_id, task.account_id, codec.dump_task(task), external,
             task.video_id, "" if first is None else first,
         )  # fmt: skip
@@ -305,7 +305,7 @@ class RedisStore:
             ]  # fmt: skip
         for delivery in change.deliveries:
             args += [delivery.task_id, codec.dump_delivery(delivery), delivery.due_ms]
-        answer = self._run("commit", *args)
+        answer = self._run.once("commit", *args)
         return next(known for known in _COMMITTED if known == answer)
 
     # --- rules ------------------------------------------------------------------------------
@@ -372,11 +372,11 @@ class RedisStore:
 
     @guarded
     def add_clock_ms(self, delta_ms: int) -> int:
-        """Add `delta_ms` (>= 0) to the stored time (one INCRBY: concurrent advances add up)
-        and return the new time. (An absent time counts as 0.)"""
+        """Add `delta_ms` (>= 0) to the stored time (one script: concurrent advances add up, a
+        retried one counts once) and return the new time. (An absent time counts as 0.)"""
         if delta_ms < 0:
             raise ValueError(f"a clock only moves forward (got {delta_ms} ms)")
-        return int(self._cmd("INCRBY", self._p + "clock", delta_ms))
+        return int(self._run.once("add_clock", delta_ms))
 
     @guarded
     def raise_clock_ms(self, to_ms: int) -> int:
@@ -392,7 +392,7 @@ class RedisStore:
     @guarded
     def add_delivery(self, delivery: Delivery) -> None:
         text = codec.dump_delivery(delivery)
-        self._run("add_delivery", delivery.task_id, text, delivery.due_ms)
+        self._run.once("add_delivery", delivery.task_id, text, delivery.due_ms)
 
     @guarded
     def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:

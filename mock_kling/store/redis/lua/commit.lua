@@ -7,7 +7,10 @@
 --   account's limits;
 --   22..26 the task ("" in 22: none): id, JSON, external id or "", video id, first step or "";
 --   27.. deliveries, 3 arguments each: task id, JSON, due time.
--- Returns "done", "changed" (a fact is not as read), "id_taken" or "external_id_taken".
+-- Returns "done", "changed" (a fact is not as read), "id_taken" or "external_id_taken". Once
+-- (KEYS[2]).
+local again = replayed()
+if again then return again end
 local account = ARGV[1]
 local facts = {
   {'HASH', p .. 'usage', account},
@@ -25,13 +28,13 @@ for i, fact in ipairs(facts) do
   if ARGV[base] == 'cas' then
     local stored = read(fact)
     if not stored then stored = ARGV[base + 2] end
-    if stored ~= ARGV[base + 1] then return 'changed' end
+    if stored ~= ARGV[base + 1] then return remember('changed') end
   end
 end
 if ARGV[22] ~= '' then
   local added = add_task(ARGV[22], account, ARGV[23], ARGV[24], ARGV[25], ARGV[26], true)
-  if added == 0 then return 'id_taken' end
-  if added == 2 then return 'external_id_taken' end
+  if added == 0 then return remember('id_taken') end
+  if added == 2 then return remember('external_id_taken') end
 end
 for i, fact in ipairs(facts) do
   local base = 2 + (i - 1) * 4
@@ -44,4 +47,4 @@ for i, fact in ipairs(facts) do
   end
 end
 for i = 27, #ARGV, 3 do add_delivery(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
-return 'done'
+return remember('done')

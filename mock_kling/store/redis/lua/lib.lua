@@ -3,6 +3,19 @@
 -- key of the namespace (Redis Cluster), and every key a script touches starts with it.
 local p = KEYS[1]
 
+-- A change that must happen once gets KEYS[2], a key of its own: redis-py sends a command again
+-- when its connection failed, and the first send may have run; the second then answers what the
+-- first did instead of changing anything twice. (Kept 30 s: far longer than a retry takes.)
+local function replayed()
+  if KEYS[2] then return redis.call('GET', KEYS[2]) end
+  return false
+end
+
+local function remember(answer)
+  if KEYS[2] then redis.call('SET', KEYS[2], answer, 'PX', 30000) end
+  return answer
+end
+
 -- The Redis server's clock in ms: the one clock every replica's leases are measured on.
 local function server_ms()
   local t = redis.call('TIME')
