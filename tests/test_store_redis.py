@@ -317,12 +317,12 @@ def test_a_change_sent_twice_happens_once(redis_store: RedisStore, monkeypatch):
     monkeypatch.setattr(store._run, "_calls", itertools.repeat(9))
     read = store.usage("acct")
     spent = Usage(spent=1.0)
-    assert store.commit("acct", usage=(read, spent), task=make_task("1")) == "done"
-    assert store.commit("acct", usage=(read, spent), task=make_task("1")) == "done"
+    change = Change("acct", usage=(read, spent), task=make_task("1"))
+    assert store.commit(change) == store.commit(change) == "done"
     assert store.task_count() == 1
     monkeypatch.setattr(store._run, "_calls", itertools.count(10))  # new calls: new keys
     assert store.add_clock_ms(5) == 1_010
-    assert store.commit("acct", usage=(read, spent)) == "changed"
+    assert store.commit(Change("acct", usage=(read, spent))) == "changed"
 
 
 def test_connections_go_back_to_the_pool(redis_url: str, redis_store: RedisStore):
