@@ -181,9 +181,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-kill", action="store_true", help="Control run: both replicas live throughout."
     )
-    parser.add_argument(
-        "--lock-ttl", type=float, help="Redis ?lock_ttl= seconds (default: the store's, 10)."
-    )
     parser.add_argument("--lease", type=float, default=5.0, help="Redis ?lease= seconds (5).")
     args = parser.parse_args(argv)
     args.duration = args.duration or (2.0 if args.quick else 5.0)
@@ -205,9 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "cells"):
             output["cells"] = cells_section(args, redis.tcp, redis.pid)
         if args.only in (None, "kill"):
-            settings = KillSettings(
-                args.tasks, args.lease, kill=not args.no_kill, lock_ttl=args.lock_ttl
-            )
+            settings = KillSettings(args.tasks, args.lease, kill=not args.no_kill)
             output["kill"] = report_kill(kill_run(redis.tcp, settings))
     output["load_average_end"] = os.getloadavg()
     print("BENCH_JSON " + json.dumps(output, default=str), flush=True)

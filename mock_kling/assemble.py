@@ -1,8 +1,10 @@
-"""The composition root of one fake: a Backend wired to the contracts, a store and the callback
-sender. Every way of running the fake (serve, fixtures, tests, benchmarks) builds it here."""
+"""The composition root of one fake: a Backend wired to the contracts, a store, the callback
+sender and the threads that send. Every way of running the fake (serve, fixtures, tests,
+benchmarks) builds it here."""
 
 from __future__ import annotations
 
+from mock_kling.callbacks.runner import ThreadRunner
 from mock_kling.callbacks.sender import http_post
 from mock_kling.contracts import derived
 from mock_kling.core.backend import Backend
@@ -25,7 +27,10 @@ def build_backend(
     over HTTP unless `sender` is given."""
     config = config or Config()
     chosen: Store = store if store is not None else MemoryStore(config.journal_limit)
-    return Backend(config, clock, store=chosen, sender=sender, create_validator=_create_validator)
+    return Backend(
+        config, clock, store=chosen, sender=sender, runner=ThreadRunner(),
+        create_validator=_create_validator,
+    )  # fmt: skip
 
 
 def _create_validator(profile_name: str) -> Contract:

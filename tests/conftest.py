@@ -1,7 +1,8 @@
 """Shared fixtures: a fake on a manual clock, a test client that checks every body against the
-contracts, and tokens. `MOCK_KLING_TEST_STORE=sqlite` (or `redis`) keeps that fake's state in a
-SQLite file (or a namespace of the test redis-server) instead of memory, so the same tests check
-every store (scripts/check runs the API, lifecycle, callback and limit tests so)."""
+contracts, and tokens. `MOCK_KLING_TEST_STORE=sqlite` (or `redis`, `redis-cluster`) keeps that
+fake's state in a SQLite file (or a namespace of the test redis-server, of the test Redis
+Cluster) instead of memory, so the same tests check every store (scripts/check runs the API,
+lifecycle, callback and limit tests so)."""
 
 from __future__ import annotations
 
@@ -99,12 +100,15 @@ def app_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store 
         return
     if STORE == "sqlite":
         opened = open_store(sqlite_url(str(tmp_path / "fake.db")))
-    elif STORE == "redis":
+    elif STORE in ("redis", "redis-cluster"):
         from .redis_server import fresh_store  # a plugin of this conftest: loaded by now
 
-        opened = fresh_store(request.getfixturevalue("redis_url"))
+        server = "redis_url" if STORE == "redis" else "redis_cluster_url"
+        opened = fresh_store(request.getfixturevalue(server))
     else:
-        raise pytest.UsageError(f"MOCK_KLING_TEST_STORE must be memory, sqlite or redis: {STORE!r}")
+        raise pytest.UsageError(
+            f"MOCK_KLING_TEST_STORE must be memory, sqlite, redis or redis-cluster: {STORE!r}"
+        )
     yield opened
     opened.reset()
     opened.close()  # type: ignore[attr-defined]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mock_kling.callbacks.runner import ThreadRunner
 from mock_kling.callbacks.sender import http_post
 from mock_kling.core.attempts import Attempt
-from mock_kling.core.clock import Clock
+from mock_kling.core.clock import Clock, ManualClock
 from mock_kling.core.delivery import CallbackFault, Delivery, DeliveryPolicy, Sender
 from mock_kling.core.dispatch import Dispatcher
 from mock_kling.core.events import Event
@@ -27,10 +28,11 @@ class CallbackQueue:
         journal_limit: int = 100_000,
     ) -> None:
         self.store = MemoryStore(attempt_limit=journal_limit)
+        self.clock = clock
         self.errors: list[BaseException] = []
         self.events: list[Event] = []
         self.dispatcher = Dispatcher(
-            self.store, clock, sender, self.events.append, self._error, workers=workers
+            self.store, clock, sender, self.events.append, self._error, ThreadRunner(workers)
         )
         self.dispatcher.policy = policy or DeliveryPolicy()
 
@@ -73,8 +75,10 @@ class CallbackQueue:
             self.dispatcher.reset()
             self.store.reset()
 
-    def settle(self, target_ms: int, set_clock: Any) -> None:
-        self.dispatcher.settle(target_ms, set_clock)
+    def settle(self, target_ms: int) -> int:
+        """Advance the (manual) clock to `target_ms`, running what falls due on the way."""
+        assert isinstance(self.clock, ManualClock)
+        return self.dispatcher.settle(max(0, target_ms - self.clock.now_ms()), self.clock.add_ms)
 
     def run_due(self) -> int:
         return self.dispatcher.run_due()

@@ -176,7 +176,7 @@ def test_in_order_per_task_even_when_the_first_needs_retries(clock, queues):
         notify(queue, "a", status, "http://a/hook")  # all due at once
     notify(queue, "b", "submitted", "http://b/hook")
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
 
     assert clock.now_ms() == T0 + 60_000
     a_calls = [p["task_status"] for url, p in sender.calls if url == "http://a/hook"]
@@ -204,12 +204,12 @@ def test_next_due_and_settle_stop_at_the_target(clock, queues):
     assert queue.next_due_ms() == T0 + 2000
     assert queue.run_due() == 0  # nothing due yet
 
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
 
     assert sender.statuses() == ["submitted"]
     assert clock.now_ms() == T0 + 5000
     assert (queue.pending(), queue.next_due_ms()) == (1, T0 + 10_000)
-    queue.settle(T0 + 10_000, clock.set_ms)  # due exactly at the target: sent
+    queue.settle(T0 + 10_000)  # due exactly at the target: sent
     assert sender.statuses() == ["submitted", "processing"]
     assert queue.pending() == 0
 
@@ -220,7 +220,7 @@ def test_gives_up_after_attempts_with_doubling_backoff(clock, queues):
     notify(queue, "a", "submitted", "http://a/hook")
     notify(queue, "a", "processing", "http://a/hook")
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
 
     journal = queue.journal()
     assert [(a.attempt, a.at_ms - T0, a.result) for a in journal if a.status == "submitted"] == [
@@ -245,7 +245,7 @@ def test_a_raising_sender_is_journaled_and_retried(clock, queues):
 
     queue = queues(clock, sender=sender)
     notify(queue, "a", "submitted", "http://a/hook")
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
     journal = queue.journal()
     assert [(a.error, a.result) for a in journal] == [
         ("sender raised ValueError: boom", "retrying"),
@@ -263,7 +263,7 @@ def test_retries_after_500_with_backoff_1_2_4_seconds(clock, queues, receivers):
     payload = {"task_id": "a", "task_status": "submitted", "task_info": {}, "created_at": T0}
     queue.enqueue("a", "submitted", receiver.url, payload, T0)
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
 
     journal = queue.journal()
     assert [(a.at_ms - T0, a.http_status, a.error, a.result) for a in journal] == [
@@ -286,7 +286,7 @@ def test_refused_connection_is_retried_then_given_up(clock, queues):
     queue = queues(clock, policy=DeliveryPolicy(attempts=3, timeout_seconds=WAIT))
     notify(queue, "a", "submitted", url)
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
 
     journal = queue.journal()
     assert [(a.at_ms - T0, a.result) for a in journal] == [
@@ -304,7 +304,7 @@ def test_a_hanging_receiver_times_out(clock, queues, receivers):
     queue = queues(clock, policy=DeliveryPolicy(attempts=1, timeout_seconds=0.2))
     notify(queue, "a", "submitted", receiver.url)
 
-    queue.settle(T0 + 1000, clock.set_ms)
+    queue.settle(T0 + 1000)
 
     (entry,) = queue.journal()
     assert (entry.http_status, entry.error, entry.result) == (None, "timeout", "gave_up")
@@ -316,7 +316,7 @@ def test_redirects_are_not_followed(clock, queues, receivers):
     queue = queues(clock, policy=DeliveryPolicy(timeout_seconds=WAIT))
     notify(queue, "a", "submitted", receiver.url)
 
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
 
     first, second = queue.journal()
     assert (first.http_status, first.error, first.result) == (
@@ -333,7 +333,7 @@ def test_a_connection_closed_without_answer_is_a_failure(clock, queues, receiver
     queue = queues(clock, policy=DeliveryPolicy(timeout_seconds=WAIT))
     notify(queue, "a", "submitted", receiver.url)
 
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
 
     assert [(a.http_status, a.error, a.result) for a in queue.journal()] == [
         (None, "connection closed without an answer", "retrying"),
@@ -409,7 +409,7 @@ def test_claims_no_more_than_the_pool_can_start_sending(clock, queues):
         assert queue.store.claimed_deliveries() == 2
     finally:
         release.set()
-    queue.settle(T0, clock.set_ms)
+    queue.settle(T0)
     assert sorted(entry.task_id for entry in queue.journal()) == list("abcde")
     assert queue.pending() == 0
 
@@ -436,7 +436,7 @@ def test_stop_ends_the_driver_and_the_pool(clock, queues):
     notify(queue, "a", "submitted", "http://a/hook")
     assert queue.run_due() == 0
     with pytest.raises(RuntimeError, match="stopped"):
-        queue.settle(T0 + 1000, clock.set_ms)
+        queue.settle(T0 + 1000)
     with pytest.raises(RuntimeError, match="stopped"):
         queue.start_background()
 
@@ -452,7 +452,7 @@ def test_drop_fault_skips_one_notification(clock, queues):
     notify(queue, "a", "submitted", "http://a/hook")
     notify(queue, "a", "processing", "http://a/hook")
 
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
 
     assert rows(queue.journal()) == [
         ("b", "submitted", 1, 0, "delivered", None),
@@ -468,12 +468,12 @@ def test_faults_are_used_up_after_times(clock, queues):
     fault = CallbackFault("drop", times=3)
     queue.add_fault(fault)
     notify(queue, "a", "submitted", "http://a/hook")
-    queue.settle(T0, clock.set_ms)
+    queue.settle(T0)
     assert queue.faults() == [CallbackFault("drop", times=2)]
     notify(queue, "a", "processing", "http://a/hook", T0 + 1)
     notify(queue, "b", "submitted", "http://b/hook", T0 + 2)
     notify(queue, "b", "processing", "http://b/hook", T0 + 3)
-    queue.settle(T0 + 1000, clock.set_ms)
+    queue.settle(T0 + 1000)
     assert [a.result for a in queue.journal()] == ["dropped"] * 3 + ["delivered"]
     assert queue.faults() == []
 
@@ -485,7 +485,7 @@ def test_duplicate_fault_sends_the_same_body_twice(clock, queues, receivers):
     notify(queue, "a", "submitted", receiver.url)
     notify(queue, "a", "processing", receiver.url)
 
-    queue.settle(T0 + 5000, clock.set_ms)
+    queue.settle(T0 + 5000)
 
     assert rows(queue.journal()) == [
         ("a", "submitted", 1, 0, "delivered", None),
@@ -503,7 +503,7 @@ def test_a_failed_duplicate_is_journaled_not_retried(clock, queues):
     queue.add_fault(CallbackFault("duplicate"))
     notify(queue, "a", "submitted", "http://a/hook")
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
 
     assert rows(queue.journal()) == [
         ("a", "submitted", 1, 0, "retrying", None),
@@ -522,11 +522,11 @@ def test_delay_fault_postpones_the_first_attempt(clock, queues):
     notify(queue, "b", "submitted", "http://b/hook")
     notify(queue, "c", "submitted", "http://c/hook")
 
-    queue.settle(T0 + 10_000, clock.set_ms)
+    queue.settle(T0 + 10_000)
     assert rows(queue.journal()) == [("c", "submitted", 1, 0, "delivered", None)]
     assert queue.next_due_ms() == T0 + 30_000
 
-    queue.settle(T0 + 60_000, clock.set_ms)
+    queue.settle(T0 + 60_000)
     assert rows(queue.journal())[1:] == [
         ("a", "submitted", 1, 30_000, "retrying", "delay"),
         ("b", "submitted", 1, 30_000, "delivered", "delay"),
@@ -577,7 +577,7 @@ def seeded_run(seed: int, queues: Callable[..., CallbackQueue]) -> list[dict[str
         url = f"http://host/{i}"
         for step, status in enumerate(("submitted", "processing", "succeed")):
             notify(queue, f"t{i}", status, url, T0 + i * 100 + step * 2000)
-    queue.settle(T0 + 120_000, clock.set_ms)
+    queue.settle(T0 + 120_000)
     assert queue.pending() == 0
     journal = queue.journal()
     assert journal == sorted(journal, key=Attempt.sort_key)
@@ -597,7 +597,7 @@ def test_journal_limit_keeps_the_newest(clock, queues):
     queue = queues(clock, sender=Script(), journal_limit=3)
     for i in range(5):
         notify(queue, f"t{i}", "submitted", "http://a/hook", T0 + i)
-    queue.settle(T0 + 1000, clock.set_ms)
+    queue.settle(T0 + 1000)
     assert [a.seq for a in queue.journal()] == [2, 3, 4]
     entry = queue.journal()[0].to_json()
     assert entry["task_id"] == "t2"
@@ -613,12 +613,12 @@ def test_cancel_pending_keeps_only_the_started_notification(clock, queues):
     notify(queue, "a", "succeed", "http://a/hook", T0 + 10_000)
     notify(queue, "b", "submitted", "http://b/hook", T0 + 500)
 
-    queue.settle(T0, clock.set_ms)  # a's first attempt fails: a retry is due at T0 + 1000
+    queue.settle(T0)  # a's first attempt fails: a retry is due at T0 + 1000
     queue.cancel_pending("a")
     queue.cancel_pending("nobody")
     assert queue.pending() == 2  # a's retrying submitted, b's submitted
 
-    queue.settle(T0 + 20_000, clock.set_ms)
+    queue.settle(T0 + 20_000)
     assert rows(queue.journal()) == [
         ("a", "submitted", 1, 0, "retrying", None),
         ("b", "submitted", 1, 500, "delivered", None),
@@ -634,13 +634,13 @@ def test_cancel_pending_after_keeps_statuses_already_reached(clock, queues):
     notify(queue, "a", "submitted", "http://a/hook")
     notify(queue, "a", "processing", "http://a/hook", T0 + 2000)
     notify(queue, "a", "succeed", "http://a/hook", T0 + 10_000)
-    queue.settle(T0 + 1000, clock.set_ms)  # submitted is delayed to T0 + 5000: not started
+    queue.settle(T0 + 1000)  # submitted is delayed to T0 + 5000: not started
     clock.set_ms(T0 + 3000)  # time moved on, nothing was sent
 
     queue.cancel_pending("a", after_ms=T0 + 3000)  # e.g. the outcome changed at T0 + 3000
 
     assert queue.pending() == 2
-    queue.settle(T0 + 20_000, clock.set_ms)
+    queue.settle(T0 + 20_000)
     assert sender.statuses() == ["submitted", "processing"]
     assert rows(queue.journal())[0] == ("a", "submitted", 1, 5000, "delivered", "delay")
 
@@ -670,5 +670,5 @@ def test_reset_forgets_everything_and_in_flight_attempts_go_unseen(clock, queues
     assert queue.next_due_ms() is None
 
     notify(queue, "a", "succeed", "http://fast/hook")  # same task id: not blocked by the old one
-    queue.settle(T0 + 1000, clock.set_ms)
+    queue.settle(T0 + 1000)
     assert [(a.seq, a.status, a.result) for a in queue.journal()] == [(0, "succeed", "delivered")]

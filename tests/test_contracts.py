@@ -490,6 +490,7 @@ def test_a_mode_added_to_the_schema_alone_is_a_clear_error_not_a_500() -> None:
     """Bug: `mode` "ultra" in the create contract but not in the core's MODES answered 500/5000
     (KeyError) on every submit with it. Now loading the contract names the missing entry, and a
     submit with a contract that slipped past the check is refused with 400/1201."""
+    from mock_kling.callbacks.runner import ThreadRunner
     from mock_kling.contracts import bundle
     from mock_kling.core.auth import Account
     from mock_kling.core.backend import Backend
@@ -503,6 +504,7 @@ def test_a_mode_added_to_the_schema_alone_is_a_clear_error_not_a_500() -> None:
     backend = Backend(
         store=MemoryStore(),
         sender=lambda *_: (200, None),
+        runner=ThreadRunner(),
         create_validator=lambda _: jsonschema.Draft7Validator(patched),
     )
     body = {"image_list": [{"image": "https://example.com/a.png"}], "prompt": "p", "mode": "ultra"}

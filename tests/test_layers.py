@@ -44,6 +44,8 @@ def test_the_package_keeps_its_layers(tmp_path: Path):
             "mock_kling.core is not allowed to import mock_kling.http",
         ),
         ("import pathlib", "mock_kling.core is not allowed to import pathlib"),
+        ("import concurrent.futures", "mock_kling.core is not allowed to import concurrent"),
+        ("import asyncio", "mock_kling.core is not allowed to import asyncio"),
     ],
 )
 def test_a_forbidden_import_in_the_core_breaks_the_contracts(
@@ -55,3 +57,11 @@ def test_a_forbidden_import_in_the_core_breaks_the_contracts(
     result = _lint(tree)
     assert result.returncode != 0
     assert broken in result.stdout
+
+
+def test_the_core_keeps_threading_for_locks_only():
+    """The core may hold locks; threads are started by adapters (mock_kling.callbacks.runner)."""
+    for module in (ROOT / "mock_kling" / "core").glob("*.py"):
+        text = module.read_text()
+        for name in ("threading.Thread", "threading.Timer", "Thread(", "Timer("):
+            assert name not in text, f"{module.name} starts a thread ({name})"

@@ -34,6 +34,9 @@ def test_wheel_carries_schemas_typing_marker_and_command(wheel: Path):
     ui = {p.name for p in (ROOT / "mock_kling" / "http" / "ui").iterdir()}
     assert {"index.html", "app.js", "app.css"} <= ui
     assert {f"mock_kling/http/ui/{name}" for name in ui} <= names  # the dashboard's page
+    lua = {p.name for p in (ROOT / "mock_kling" / "store" / "redis" / "lua").glob("*.lua")}
+    assert "commit.lua" in lua
+    assert {f"mock_kling/store/redis/lua/{name}" for name in lua} <= names  # the Redis scripts
     suite = {n.removeprefix("mock_kling/contract/suite/") for n in names if "/suite/" in n}
     tests = {p.name for p in (ROOT / "contract_tests").glob("test_*.py")}
     assert tests <= suite  # `mock-kling contract` runs them; its library is mock_kling.contract

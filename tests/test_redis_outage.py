@@ -1,6 +1,6 @@
 """The fake on a Redis store through the API: two replicas share tasks, and a Redis that stops
 while a client submits gives 500 / 5000 naming the store, then the fake recovers by itself and
-no submit answered with code 0 is lost; a lock that Redis kept across the restart is freed."""
+no submit answered with code 0 is lost."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from mock_kling.assemble import build_backend
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import Config
 from mock_kling.http.app import backend_of, create_app
 from mock_kling.store.redis import RedisStore, open_redis
-from mock_kling.store.redis_lock import RedisLock
-from mock_kling.store.redis_pinned import Pinned
 
 from .conftest import API_PATH, ContractClient, valid_body
 from .redis_server import RedisServer, fresh_store
@@ -115,20 +109,3 @@ def _check(app: Any, store_url: str, answers: list[tuple[int, Any]], auth: dict[
         answer = client.get(f"{API_PATH}/{task_id}", headers=auth).get_json()
         assert (answer["code"], answer["data"]["task_id"]) == (0, task_id)
     assert backend_of(app).errors == []  # an outage is not a bug of the fake
-
-
-def test_a_lock_held_when_redis_stopped_is_released_when_it_is_back(tmp_path: Path):
-    server = RedisServer(tmp_path, durable=True)  # the lock key survives the restart
-    server.start()
-    client = redis.Redis.from_url(server.url, retry=Retry(NoBackoff(), 1))
-    key = "mock-kling:{lock-test}:lock"
-    lock = RedisLock(client, Pinned(client), key, 60_000, 0.5, RuntimeError)
-    try:
-        with lock:
-            server.stop()  # the release fails: the lock stays in the append-only file
-        server.start()
-        with lock:  # not a wait for the 60 s to pass: the stale lock is ours, released first
-            assert client.pttl(key) > 50_000
-    finally:
-        client.close()
-        server.stop()

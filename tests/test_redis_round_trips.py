@@ -60,7 +60,7 @@ def _client(store: Store) -> tuple[FlaskClient, dict[str, str]]:
     return app.test_client(), {"Authorization": f"Bearer {token}"}
 
 
-def test_a_get_costs_three_round_trips_and_a_submit_twelve(
+def test_a_get_costs_three_round_trips_and_a_submit_nine(
     redis_store: RedisStore, monkeypatch: pytest.MonkeyPatch
 ):
     trips = Trips(monkeypatch)
@@ -73,7 +73,7 @@ def test_a_get_costs_three_round_trips_and_a_submit_twelve(
         get_trips, answer = trips.of(lambda r=ref: client.get(f"{PATH}/{r}", headers=auth))
         assert answer.get_json()["data"]["task_id"] == created["task_id"]
         assert get_trips == 3  # admission, the task, the journal (was 4)
-    assert submit_trips == 12  # was 13 (an external id costs one)
+    assert submit_trips == 9  # was 12: no shared lock, and the submit is one commit
 
 
 def test_answers_are_the_memory_stores_byte_for_byte(redis_store: RedisStore):

@@ -1,5 +1,6 @@
 """The Store conformance suite: every Store implementation behaves the same. Today's stores:
-memory, sqlite (a database file per test) and redis (a real redis-server, a namespace per test)."""
+memory, sqlite (a database file per test), redis (a real redis-server, a namespace per test) and
+redis-cluster (a real Redis Cluster of three masters, a namespace per test)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from .redis_server import fresh_store
 from .tasks import make_task
 
 
-def _redis(request: pytest.FixtureRequest) -> Store:
-    store = fresh_store(request.getfixturevalue("redis_url"))
+def _redis(request: pytest.FixtureRequest, server: str = "redis_url") -> Store:
+    store = fresh_store(request.getfixturevalue(server))
     request.addfinalizer(store.close)
     request.addfinalizer(store.reset)
     return store
@@ -40,6 +41,7 @@ STORES: dict[str, Callable[[pytest.FixtureRequest], Store]] = {
     "memory": lambda request: MemoryStore(),
     "sqlite": _sqlite,
     "redis": _redis,
+    "redis-cluster": lambda request: _redis(request, "redis_cluster_url"),  # three masters
 }
 
 
@@ -201,10 +203,11 @@ def test_every_claim_is_unique_and_a_stale_one_holds_nothing(store: Store):
 
 
 def test_the_app_fixture_keeps_its_state_in_the_store_the_run_chose(client, key_auth, app_store):
-    """MOCK_KLING_TEST_STORE=sqlite|redis runs the API, lifecycle, callback and limit tests on
-    that store (scripts/check does): their fake must really keep its tasks there."""
+    """MOCK_KLING_TEST_STORE=sqlite|redis|redis-cluster runs the API, lifecycle, callback and
+    limit tests on that store (scripts/check does): their fake must really keep its tasks there."""
     assert (app_store is None) == (STORE == "memory")
     answer = client.post(API_PATH, json=valid_body(), headers=key_auth).get_json()
     if app_store is not None:
         assert app_store.task(answer["data"]["task_id"]) is not None
-        assert type(app_store).__name__.lower().startswith(STORE)
+        assert type(app_store).__name__.lower().startswith(STORE.partition("-")[0])
+        assert getattr(app_store, "cluster", False) == STORE.endswith("-cluster")

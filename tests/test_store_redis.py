@@ -1,13 +1,16 @@
 """The Redis store beyond the conformance suite: namespaces, replicas sharing one namespace
-(claims, leases, the shared lock), the store URL, the codec, and a store that is down."""
+(claims, leases, commits, the clock, connections), the store URL, the codec, a store that is
+down."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 import redis
@@ -19,10 +22,11 @@ from mock_kling.core.journal import RequestRecord
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import StoreError
-from mock_kling.store import redis_codec as codec
-from mock_kling.store.redis import RedisStore, open_redis
-from mock_kling.store.redis_pinned import Pinned
+from mock_kling.core.store import Change, StoreError
+from mock_kling.core.tasks import Step, Task
+from mock_kling.store.redis import RedisStore, codec, open_redis
+from mock_kling.store.redis import store as redis_store_module
+from mock_kling.store.redis.connect import parse
 
 from .redis_server import fresh_store, wait_past_leases
 from .tasks import make_task
@@ -65,29 +69,31 @@ def test_replicas_see_each_others_tasks_and_ids_are_never_overwritten(replicas):
     assert one.task("1").account_id == "acct"  # type: ignore[union-attr]
 
 
-class _Overtaken:
-    """A replica's lock that lets the other replica announce the due steps first."""
-
-    def __init__(self, lock: object, first: RedisStore, now_ms: int) -> None:
-        self._lock, self._first, self._now_ms = lock, first, now_ms
-
-    def __enter__(self) -> object:
-        self.taken = self._first.pop_reached_steps(self._now_ms)
-        return self._lock.__enter__()  # type: ignore[attr-defined]
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)  # type: ignore[attr-defined]
-
-
-def test_steps_another_replica_announced_first_are_none_of_this_ones(replicas, monkeypatch):
+@pytest.mark.parametrize("hold_ms", [2_000, 0])
+def test_due_steps_are_announced_by_one_replica_only(replicas, monkeypatch, hold_ms: int):
+    """`two` reads the due steps; before it announces them, `one` looks. While `two` holds them
+    `one` leaves them alone; once the hold lapsed (`two` stalled) `one` announces them, and
+    `two`'s announcement, checked against what it read, gives nothing."""
+    monkeypatch.setattr(redis_store_module, "_STEP_HOLD_MS", hold_ms)
     one, two = replicas
     task = make_task("1")
     one.add_task(task)
     now = task.timeline[-1].at_ms
-    overtaken = _Overtaken(two._lock, one, now)
-    monkeypatch.setattr(two, "_lock", overtaken)
-    assert two.pop_reached_steps(now) == []  # its quick look saw them; `one` took them
-    assert [step.status for _, step in overtaken.taken] == [s.status for s in task.timeline[1:]]
+    taken: list[tuple[Task, Step]] = []
+    run = two._run
+
+    def held_look(name: str, *args: object) -> object:
+        if name == "steps_announce":  # while `two` holds the steps, `one` sees none due
+            assert one.next_step_ms() == (None if hold_ms else task.timeline[1].at_ms)
+            taken.extend(one.pop_reached_steps(now))
+        return run(name, *args)
+
+    monkeypatch.setattr(two, "_run", held_look)
+    by_two = [step.status for _, step in two.pop_reached_steps(now)]
+    by_one = [step.status for _, step in taken]
+    expected = [s.status for s in task.timeline[1:]]
+    assert (by_one, by_two) == (([], expected) if hold_ms else (expected, []))
+    assert one.pop_reached_steps(now) == two.pop_reached_steps(now) == []
 
 
 def test_each_due_head_is_claimed_by_one_replica_and_released_only_by_it(replicas):
@@ -133,20 +139,205 @@ def test_a_replica_that_reclaims_its_own_lapsed_claim_is_told_so_and_the_old_sen
     two.close()
 
 
-def test_atomic_excludes_the_other_replica_until_released(replicas):
+def test_atomic_holds_nothing_across_replicas(replicas):
+    """`atomic()` keeps other threads of this process out; another replica goes on."""
     one, two = replicas
-    entered = threading.Event()
-
-    def enter() -> None:
-        with two.atomic():
-            entered.set()
-
     with one.atomic(), one.atomic():  # re-entrant
-        waiter = threading.Thread(target=enter)
-        waiter.start()
-        assert not entered.wait(0.2)
-    assert entered.wait(_DEADLINE_S)
-    waiter.join(_DEADLINE_S)
+        two.add_task(make_task("1"))
+        two.put_usage("acct", Usage(spent=2.0))
+        assert two.task("1") is not None
+    assert one.usage("acct").spent == 2.0
+
+
+def test_a_commit_writes_all_or_nothing_when_what_was_read_still_holds(redis_store: RedisStore):
+    store = redis_store
+    read = store.usage("acct")
+    task = make_task("1", external="ext")
+    done = store.commit(
+        Change(
+            "acct", usage=(read, Usage(spent=1.0)), task=task, deliveries=[_delivery(store, "1")]
+        )
+    )
+    assert done == "done"
+    assert store.task("1") == task
+    assert store.usage("acct").spent == 1.0
+    assert store.pending_deliveries() == 1
+    # Another replica decided on the usage as it was before: nothing of its commit is written.
+    stale = store.commit(Change("acct", usage=(read, Usage(spent=9.0)), task=make_task("2")))
+    assert stale == "changed"
+    assert store.task("2") is None
+    assert store.usage("acct").spent == 1.0
+    fresh = store.usage("acct")
+    assert store.commit(Change("acct", usage=(fresh, fresh), task=make_task("1"))) == "id_taken"
+    twin = make_task("3", external="ext")
+    assert store.commit(Change("acct", usage=(fresh, fresh), task=twin)) == "external_id_taken"
+    rules = [FaultRule(code=5000, times=1)]
+    store.put_fault_rules(rules)
+    assert store.commit(Change("acct", fault_rules=([], []))) == "changed"
+    assert store.commit(Change("acct", fault_rules=(rules, []))) == "done"
+    assert store.fault_rules() == []
+    assert (
+        store.commit(Change("acct", next_outcomes=([], [NextOutcome(Outcome("stuck"))]))) == "done"
+    )
+    assert store.next_outcomes() == [NextOutcome(Outcome("stuck"))]
+    assert store.commit(Change("acct", limits=(None, Limits(concurrency=2)))) == "done"
+    assert store.commit(Change("acct", limits=(None, Limits(concurrency=3)))) == "changed"
+    assert store.commit(Change("acct", limits=(Limits(concurrency=2), Limits(units=5)))) == "done"
+    assert store.limits("acct") == Limits(units=5)
+    faults = [CallbackFault("drop", times=1)]
+    assert store.commit(Change("acct", callback_faults=([], faults))) == "done"
+    assert store.callback_faults() == faults
+
+
+def test_concurrent_commits_on_one_account_lose_no_update(replicas):
+    """Read, decide, commit, again on "changed": two replicas x four threads, 50 each."""
+    stores = list(replicas)
+
+    def spend(store: RedisStore) -> None:
+        for _ in range(50):
+            for _attempt in range(1000):
+                read = store.usage("acct")
+                new = Usage(spent=read.spent + 1.0)
+                if store.commit(Change("acct", usage=(read, new))) == "done":
+                    break
+
+    threads = [threading.Thread(target=spend, args=(stores[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S * 6)
+    assert stores[0].usage("acct").spent == 400.0
+
+
+def test_admission_by_commit_never_goes_over_a_concurrency_limit(replicas):
+    """How a submit is admitted on a shared store without a lock: read the usage, decide (the
+    core's check), commit usage and task in one script, again on "changed". Two replicas x four
+    threads, 40 tries: exactly LIMIT tasks admitted."""
+    limit, stores = 5, list(replicas)
+    admitted: list[str] = []
+    serial = iter(range(10**6))
+
+    def submit(store: RedisStore) -> None:
+        for _ in range(5):
+            task = make_task(str(next(serial)), created_at=0)  # runs for a long time
+            for _attempt in range(1000):
+                read = store.usage("acct")
+                usage = codec.load_usage(codec.dump_usage(read))  # `running` changes it
+                if usage.running(0) >= limit:
+                    break  # refused: 1303
+                usage.track(task)
+                if store.commit(Change("acct", usage=(read, usage), task=task)) == "done":
+                    admitted.append(task.task_id)
+                    break
+
+    threads = [threading.Thread(target=submit, args=(stores[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S * 6)
+    assert len(admitted) == limit
+    assert stores[1].task_count() == limit
+    assert stores[0].usage("acct").running(0) == limit
+
+
+def test_clock_moves_add_up_and_never_go_back(replicas):
+    one, two = replicas
+    one.set_clock_ms(1_000)
+    seen: list[int] = []
+
+    def advance(store: RedisStore) -> None:
+        for n in range(100):
+            seen.append(store.add_clock_ms(n % 7))
+            seen.append(store.raise_clock_ms(500))  # earlier: no effect
+
+    threads = [threading.Thread(target=advance, args=(s,)) for s in (one, two, one, two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(_DEADLINE_S)
+    assert one.clock_ms() == 1_000 + 4 * sum(n % 7 for n in range(100))
+    assert two.raise_clock_ms(10**13) == 10**13 == one.clock_ms()
+    assert one.raise_clock_ms(5) == 10**13
+
+
+_ADVANCER = """
+import sys
+from mock_kling.store.redis import open_redis
+store = open_redis(sys.argv[1])
+for n in range(200):
+    store.add_clock_ms(n % 5)
+    store.raise_clock_ms(0)
+store.close()
+"""
+
+
+def test_clock_advances_from_two_processes_and_threads_all_count_and_time_never_goes_back(
+    redis_url: str, redis_store: RedisStore
+):
+    redis_store.set_clock_ms(10_000)
+    url = f"{redis_url}?namespace={redis_store.namespace}"
+    other = subprocess.Popen([sys.executable, "-c", _ADVANCER, url])
+    stop, seen = threading.Event(), []
+
+    def poll() -> None:
+        while not stop.is_set():
+            seen.append(redis_store.clock_ms())
+
+    def advance() -> None:
+        for n in range(200):
+            redis_store.add_clock_ms(n % 3)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    advancers = [threading.Thread(target=advance) for _ in range(3)]
+    for thread in advancers:
+        thread.start()
+    for thread in advancers:
+        thread.join(_DEADLINE_S)
+    assert other.wait(_DEADLINE_S * 3) == 0
+    stop.set()
+    poller.join(_DEADLINE_S)
+    total = 3 * sum(n % 3 for n in range(200)) + sum(n % 5 for n in range(200))
+    assert redis_store.clock_ms() == 10_000 + total
+    assert seen == sorted(seen)
+
+
+def test_a_change_sent_twice_happens_once(redis_store: RedisStore, monkeypatch):
+    """redis-py sends a command again when its connection failed, and the first send may have
+    run: to the server the second is the same call with the same key of its own (KEYS[2])."""
+    store = redis_store
+    store.set_clock_ms(1_000)
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(7))  # every call: the same key
+    assert store.add_clock_ms(5) == store.add_clock_ms(5) == 1_005
+    delivery = _delivery(store, "a")
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(8))
+    store.add_delivery(delivery)
+    store.add_delivery(delivery)
+    assert store.pending_deliveries() == 1
+    monkeypatch.setattr(store._run, "_calls", itertools.repeat(9))
+    read = store.usage("acct")
+    spent = Usage(spent=1.0)
+    change = Change("acct", usage=(read, spent), task=make_task("1"))
+    assert store.commit(change) == store.commit(change) == "done"
+    assert store.task_count() == 1
+    monkeypatch.setattr(store._run, "_calls", itertools.count(10))  # new calls: new keys
+    assert store.add_clock_ms(5) == 1_010
+    assert store.commit(Change("acct", usage=(read, spent))) == "changed"
+
+
+def test_connections_go_back_to_the_pool(redis_url: str, redis_store: RedisStore):
+    """Threads that come and go (a server retires idle ones) do not leave connections open."""
+    observer = redis.Redis.from_url(redis_url)
+    try:
+        before = int(observer.info("clients")["connected_clients"])
+        for n in range(40):
+            worker = threading.Thread(target=redis_store.task, args=(str(n),))
+            worker.start()
+            worker.join(_DEADLINE_S)
+        after = int(observer.info("clients")["connected_clients"])
+    finally:
+        observer.close()
+    assert after <= before + 1
 
 
 def test_the_url_names_namespace_lease_and_hides_the_password(redis_url: str):
@@ -158,6 +349,12 @@ def test_the_url_names_namespace_lease_and_hides_the_password(redis_url: str):
         open_redis(f"{redis_url}?namespace=a*b")
     with pytest.raises(ValueError, match="not a Redis URL"):
         open_redis("http://localhost/0")
+    unix = parse("unix:///run/redis.sock?db=2&namespace=team-b&lease=3")
+    assert (unix.redis_url, unix.namespace, unix.lease_seconds) == (
+        "unix:///run/redis.sock?db=2",
+        "team-b",
+        3.0,
+    )
 
 
 def test_a_store_that_is_down_fails_with_a_store_error_naming_it():
@@ -166,11 +363,8 @@ def test_a_store_that_is_down_fails_with_a_store_error_naming_it():
         StoreError, match=r"^store redis://127.0.0.1:9/0\?namespace=down failed: .*refused"
     ):
         store.task("1")
-    with (
-        pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"),
-        store.atomic(),
-    ):
-        pass
+    with pytest.raises(StoreError, match=r"store redis://127\.0\.0\.1:9/0\?namespace=down failed"):
+        store.commit(Change("acct", usage=(Usage(), Usage(spent=1.0))))
     store.close()
 
 
@@ -197,29 +391,3 @@ def test_the_codec_gives_back_what_it_was_given():
     assert codec.load_next_outcomes(codec.dump_next_outcomes(outcomes)) == outcomes
     faults = [CallbackFault("delay", 1.5, 2, "1")]
     assert codec.load_callback_faults(codec.dump_callback_faults(faults)) == faults
-
-
-class _SlowConnection:
-    """A connection whose first reply times out and would then arrive late, unless dropped."""
-
-    def __init__(self) -> None:
-        self.timed_out, self.dropped = False, False
-
-    def send_command(self, *command: object) -> None:
-        pass
-
-    def read_response(self) -> str:
-        if not self.timed_out:
-            self.timed_out = True
-            raise redis.TimeoutError("no reply in time")
-        return "the reply to this command" if self.dropped else "the late reply to the last one"
-
-    def disconnect(self) -> None:
-        self.dropped = True
-
-
-def test_a_command_that_timed_out_is_sent_again_on_a_new_connection():
-    connection = _SlowConnection()
-    pool = SimpleNamespace(get_connection=lambda: connection)
-    pinned = Pinned(SimpleNamespace(connection_pool=pool))  # type: ignore[arg-type]
-    assert pinned("GET", "key") == "the reply to this command"

@@ -1,9 +1,11 @@
 """The SQLite store beyond the conformance suite: fakes sharing one file, a store that fails and
-recovers, claims of a killed process, and store URLs on the command line."""
+recovers, readers beside an open write transaction, claims of a killed process, and store URLs
+on the command line."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,22 +17,23 @@ from flask.testing import FlaskClient
 from mock_kling.assemble import build_backend
 from mock_kling.cli import main
 from mock_kling.core.backend import Backend
-from mock_kling.core.clock import ManualClock
+from mock_kling.core.clock import StoreClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
+from mock_kling.core.store import StoreError
 from mock_kling.http.app import create_app
 from mock_kling.store import open_store
 from mock_kling.store.sqlite import SqliteStore
 
 from .conftest import API_PATH, valid_body
+from .tasks import make_task
 
 HEADERS = {"Authorization": "Bearer sk-k"}
 
 
 def _fake(url: str, seed: int = 1) -> tuple[Backend, FlaskClient]:
-    backend = build_backend(
-        Config(seed=seed, api_keys=["sk-k"]), ManualClock(), store=open_store(url)
-    )
+    store = open_store(url)  # the manual clock kept in the file: replicas share its time
+    backend = build_backend(Config(seed=seed, api_keys=["sk-k"]), StoreClock(store), store=store)
     return backend, create_app(backend=backend).test_client()
 
 
@@ -73,6 +76,46 @@ def test_a_locked_store_answers_5000_naming_it_then_recovers(tmp_path: Path):
     assert _submit(client)["code"] == 0  # the fake recovered by itself
     assert backend.task_count() == 1
     assert backend.errors == []  # a store failure is not a bug of the fake
+
+
+def test_readers_read_while_a_write_transaction_is_open(tmp_path: Path):
+    """WAL: a write transaction (BEGIN IMMEDIATE) blocks other writers only. Readers in other
+    threads and other connections (processes) read the last commit at once: with a busy timeout
+    of 0.05 s, a blocked reader would fail with "database is locked" instead."""
+    path = str(tmp_path / "fake.db")
+    store = SqliteStore(path, busy_timeout=0.05)
+    store.add_task(make_task("1"))
+    store.set_clock_ms(10)
+    other = SqliteStore(path, busy_timeout=0.05)  # another process's connection to the file
+    raw = sqlite3.connect(path, timeout=0, isolation_level=None)
+    assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    opened, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with store.atomic():
+            store.add_task(make_task("2"))
+            store.add_clock_ms(5)
+            opened.set()
+            assert release.wait(timeout=30)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert opened.wait(timeout=30)
+        for reader in (store, other):  # another thread of the writing store; another store
+            assert (reader.task_count(), reader.clock_ms()) == (1, 10)
+            assert reader.task("1") is not None
+            assert reader.task("2") is None  # not committed yet
+        assert raw.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+        with pytest.raises(StoreError, match="database is locked"):
+            other.add_clock_ms(1)  # a second writer waits (here: past its busy timeout)
+    finally:
+        release.set()
+        writer.join(timeout=30)
+    assert (other.task_count(), other.clock_ms()) == (2, 15)
+    raw.close()
+    other.close()
+    store.close()
 
 
 def test_claims_of_a_killed_process_are_freed_when_a_store_opens(tmp_path: Path):

@@ -80,7 +80,9 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         "--store",
         default="memory",
         help="Where the fake keeps its state: memory, or sqlite:///path/to/fake.db (kept across "
-        "restarts, shared by the processes that open it; sqlite:////absolute/path).",
+        "restarts, shared by the processes that open it; sqlite:////absolute/path), or "
+        "redis://HOST:PORT/DB (shared by replicas on several hosts; any node of a Redis Cluster "
+        "will do; ?namespace=NAME&lease=SECONDS).",
     ),
     _option(
         "--state",

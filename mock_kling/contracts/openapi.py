@@ -112,12 +112,14 @@ def _kling(route: Route) -> dict[str, Any]:
 
 
 def _other(route: Route) -> dict[str, Any]:
-    """A route of the fake's own: control (JSON) or media (an MP4)."""
+    """A route of the fake's own: control (JSON; metrics: text), media (an MP4) or a page."""
     if route.endpoint.startswith("media."):
         answer = {"description": "The video", "content": {"video/mp4": {}}}
         responses = {"200": answer, **_errors(404)}
     elif route.endpoint.startswith("dashboard."):
         responses = _PAGES[route.endpoint.partition(".")[2]]
+    elif route.endpoint == "control.metrics":  # Prometheus' text format
+        responses = {"200": {"description": "Metrics", "content": {"text/plain": {}}}}
     else:
         answer = {"description": "JSON", "content": {"application/json": {}}}
         responses = {str(route.status): answer, **_errors(400, 404)}

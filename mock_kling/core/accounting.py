@@ -1,40 +1,38 @@
-"""The backend's accounting half: account limits and usage, fault rules and callback faults
-set through the control API, and where callbacks may go."""
+"""A part of the Backend, accounting: admission, account limits and usage, fault rules and
+callback faults set through the control API, and where callbacks may go."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from mock_kling.core.auth import Account
-from mock_kling.core.clock import Clock
-from mock_kling.core.config import Config
+from mock_kling.core.commits import commit_decided, writable
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, LimitsChanged
 from mock_kling.core.faults import Fault, FaultRule, take_fault
 from mock_kling.core.limits import Limits, check_request
-from mock_kling.core.store import Store
+from mock_kling.core.settings import Settings
+from mock_kling.core.store import Change, Store
 
 
 class Accounting:
-    """Mixed into Backend, whose constructor sets these fields."""
+    """Accounts over the fake's store; the Backend holds one and hands its calls on."""
 
-    _store: Store
-    _fault_random: random.Random
-    _clock: Clock
-    _config: Config
-    _emit: Callable[[Event], None]
-    now_ms: Callable[[], int]
+    def __init__(
+        self, store: Store, settings: Settings, emit: Callable[[Event], None],
+        now_ms: Callable[[], int],
+    ) -> None:  # fmt: skip
+        self._store, self._settings, self._emit, self.now_ms = store, settings, emit, now_ms
 
     # --- admission: injected faults, the account's state and rate ---
 
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
         rules, limits = self._store.admission(account.account_id)
-        return not rules and _unlimited(limits or self._config.limits)
+        return not rules and _unlimited(limits or self._settings.config.limits)
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
@@ -43,30 +41,42 @@ class Accounting:
             # lock. Linearizable: a rule or limit set meanwhile acts as if set after this call.
             return None
         store, account_id = self._store, account.account_id
-        with store.atomic():
+
+        def decide() -> tuple[Change, Fault | KlingError | None]:
             rules = store.fault_rules()
-            fault, left = take_fault(rules, endpoint, account_id, self._fault_random)
-            if left is not rules:
-                store.put_fault_rules(left)
-            if fault is not None and (fault.code is not None or fault.drop):
-                return fault
+            fault, left = take_fault(rules, endpoint, account_id, self._settings.fault_random)
+            used = None if left is rules else (rules, left)
             limits = self.limits(account_id)
-            if not _unlimited(limits):
-                usage = store.usage(account_id)
+            if (fault is not None and (fault.code is not None or fault.drop)) or _unlimited(limits):
+                return Change(account_id, fault_rules=used), fault
+            read = store.usage(account_id)
+            usage = writable(store, read)
+            try:
                 check_request(limits, usage, self.now_ms())
-                store.put_usage(account_id, usage)
-            return fault
+            except KlingError as refusal:  # the rule stays used up; the refusal is not counted
+                return Change(account_id, fault_rules=used), refusal
+            return Change(account_id, fault_rules=used, usage=(read, usage)), fault
+
+        decided = commit_decided(store, decide)
+        if isinstance(decided, KlingError):
+            raise decided
+        return decided
 
     # --- limits and usage -----------------------------------------------------------------------
 
     def limits(self, account_id: str) -> Limits:
-        return self._store.limits(account_id) or self._config.limits
+        return self._store.limits(account_id) or self._settings.config.limits
 
     def set_limits(self, account_id: str, data: Any) -> Limits:
         """Change an account's limits from control-API JSON (ValueError when bad)."""
+
+        def decide() -> tuple[Change, Limits]:
+            read = self._store.limits(account_id)
+            limits = (read or self._settings.config.limits).updated(data)
+            return Change(account_id, limits=(read, limits)), limits
+
         with self._store.atomic():
-            limits = self.limits(account_id).updated(data)
-            self._store.set_limits(account_id, limits)
+            limits = commit_decided(self._store, decide)
             self._emit(LimitsChanged(account_id, limits))
             return limits
 
@@ -75,36 +85,44 @@ class Accounting:
         return self._store.changed_limits()
 
     def usage(self, account_id: str) -> dict[str, Any]:
-        with self._store.atomic():
-            usage = self._store.usage(account_id)
-            running = usage.running(self.now_ms())
-            self._store.put_usage(account_id, usage)
-            return {"running": running, "units_spent": usage.spent}
+        usage = writable(self._store, self._store.usage(account_id))
+        running = usage.running(self.now_ms())  # refunds the units of tasks that failed
+        return {"running": running, "units_spent": usage.spent}
 
     # --- fault rules and callback faults --------------------------------------------------------
 
     def add_fault_rule(self, rule: FaultRule) -> None:
-        with self._store.atomic():
-            self._store.put_fault_rules([*self._store.fault_rules(), rule])
+        def decide() -> tuple[Change, None]:
+            rules = self._store.fault_rules()
+            return Change("", fault_rules=(rules, [*rules, rule])), None
+
+        commit_decided(self._store, decide)
 
     def fault_rules(self) -> list[FaultRule]:
         return self._store.fault_rules()
 
     def clear_fault_rules(self) -> None:
-        self._store.put_fault_rules([])
+        def decide() -> tuple[Change, None]:
+            return Change("", fault_rules=(self._store.fault_rules(), [])), None
+
+        commit_decided(self._store, decide)
 
     def add_callback_fault(self, fault: CallbackFault) -> None:
-        with self._store.atomic():
-            self._store.put_callback_faults([*self._store.callback_faults(), fault])
+        def decide() -> tuple[Change, None]:
+            faults = self._store.callback_faults()
+            return Change("", callback_faults=(faults, [*faults, fault])), None
+
+        commit_decided(self._store, decide)
 
     def callback_faults(self) -> list[CallbackFault]:
         """Callback faults not used up yet, with their remaining `times`."""
         return self._store.callback_faults()
 
-    # --- internals ------------------------------------------------------------------------------
+    # --- where callbacks may go -------------------------------------------------------------
 
-    def _check_callback_host(self, url: str | None) -> None:
-        allowed = self._config.callback_hosts
+    def check_callback_host(self, url: str | None) -> None:
+        """KlingError 1201 when the server allows callbacks to some hosts only, not `url`'s."""
+        allowed = self._settings.config.callback_hosts
         host = urlsplit(url).hostname if url is not None else None
         if allowed is not None and host is not None and host.lower() not in allowed:
             shown = host if len(host) <= 100 else host[:100] + "..."

@@ -13,9 +13,10 @@ from mock_kling.core.accounting import Accounting
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.auth import Account, Accounts
 from mock_kling.core.clock import Clock, ManualClock, SystemClock
+from mock_kling.core.commits import commit_decided, writable
 from mock_kling.core.config import Config
-from mock_kling.core.delivery import DeliveryPolicy, Sender
-from mock_kling.core.dispatch import Dispatcher
+from mock_kling.core.delivery import CallbackFault, DeliveryPolicy, Sender
+from mock_kling.core.dispatch import Dispatcher, Runner
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import (
     ClockMoved,
@@ -25,23 +26,28 @@ from mock_kling.core.events import (
     Reset,
     TaskCreated,
 )
+from mock_kling.core.faults import Fault, FaultRule
 from mock_kling.core.ids import IdSource
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import check_submit
-from mock_kling.core.outcomes import Timings
+from mock_kling.core.limits import Limits, check_submit
+from mock_kling.core.outcomes import Outcome, Timings
 from mock_kling.core.planning import Planning
 from mock_kling.core.refusals import Contract
 from mock_kling.core.requests import parse_create
-from mock_kling.core.store import Store, StoreError
+from mock_kling.core.rules import NextOutcome
+from mock_kling.core.settings import Settings
+from mock_kling.core.store import Change, Store, StoreError
 from mock_kling.core.tasks import Task
 
 _ERROR_LIMIT = 100
 Subscriber = Callable[[Event], None]
 
 
-class Backend(Planning, Accounting):
-    """One fake Kling. Every public method is thread-safe. Control operations (outcomes, faults,
-    limits) come from `Planning` and `Accounting`, split out only to keep modules small."""
+class Backend:
+    """One fake Kling. Every public method is thread-safe. It is composed of parts over one
+    store and one `Settings`: `Planning` (outcomes, re-plans, queued callbacks), `Accounting`
+    (admission, limits, usage, faults) and the `Dispatcher` (what falls due); the API and
+    task creation are its own. It hands the control operations on to its parts."""
 
     def __init__(
         self,
@@ -50,6 +56,7 @@ class Backend(Planning, Accounting):
         *,
         store: Store,
         sender: Sender,
+        runner: Runner,
         create_validator: Callable[[str], Contract],
     ) -> None:
         self._clock: Clock = clock or SystemClock()
@@ -58,11 +65,15 @@ class Backend(Planning, Accounting):
         self._subscribers: list[Subscriber] = []
         self._errors: list[ErrorRecorded] = []
         self._errors_lock = threading.Lock()
-        self._dispatch = Dispatcher(store, self._clock, sender, self._emit, self.record_error)
-        self._base_url = "http://localhost"
-        self._start_ms = self._clock.now_ms()
-        if isinstance(self._clock, ManualClock):
+        self._dispatch = Dispatcher(
+            store, self._clock, sender, self._emit, self.record_error, runner
+        )
+        self._settings = Settings()
+        self._planning = Planning(store, self._settings, self._dispatch, self._emit, self.now_ms)
+        self._accounting = Accounting(store, self._settings, self._emit, self.now_ms)
+        if isinstance(self._clock, ManualClock):  # its time is its own, or its store's
             self._clock.bind(self.advance)  # one way to advance, and it settles
+        self._start_ms = self._clock.now_ms()
         self._configure(config or Config())
         self._reset_sources()
         self._resume()
@@ -71,7 +82,7 @@ class Backend(Planning, Accounting):
 
     @property
     def config(self) -> Config:
-        return self._config
+        return self._settings.config
 
     @property
     def seed(self) -> int:
@@ -94,11 +105,11 @@ class Backend(Planning, Accounting):
     @property
     def base_url(self) -> str:
         """Where result videos are served from (the server's URL, or --public-url)."""
-        return self._base_url
+        return self._settings.base_url
 
     def serve_at(self, base_url: str) -> None:
         """The server's own URL, once known (unless a public URL was configured)."""
-        self._base_url = self._config.public_url or base_url
+        self._settings.base_url = self._settings.config.public_url or base_url
 
     def reconfigure(self, config: Config) -> None:
         """Take new settings (accounts, seed, timings, outcomes, limits, callbacks), then reset."""
@@ -112,10 +123,9 @@ class Backend(Planning, Accounting):
             self._dispatch.reset()
             self._store.reset()
             self._reset_sources()
-            self._errors.clear()
+            self.clear_errors()
             if isinstance(self._clock, ManualClock):
-                self._clock.reset_to(self._start_ms)
-                self._store.set_clock_ms(self._start_ms)
+                self._clock.reset_to(self._start_ms)  # writes the store's time if it keeps it
             self._emit(Reset(self.now_ms()))
 
     def close(self) -> None:
@@ -150,7 +160,8 @@ class Backend(Planning, Accounting):
 
     def clear_errors(self) -> None:
         """Forget the recorded errors (a test that caused one on purpose has seen it)."""
-        self._errors = []
+        with self._errors_lock:  # one writer at a time: record_error replaces the list too
+            self._errors = []
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -164,10 +175,9 @@ class Backend(Planning, Accounting):
             raise KlingError(1200, "the clock is the system clock; start with --clock manual")
         if seconds < 0:
             raise ValueError(f"a clock only moves forward (got {seconds} seconds)")
-        target = self._clock.now_ms() + round(seconds * 1000)
-        self._dispatch.settle(target, self._set_clock)
-        self._emit(ClockMoved(self.now_ms()))
-        return self.now_ms()
+        now = self._dispatch.settle(round(seconds * 1000), self._clock.add_ms)
+        self._emit(ClockMoved(now))
+        return now
 
     def next_due_ms(self) -> int | None:
         """When the next step or callback falls due (None: nothing is pending)."""
@@ -187,19 +197,22 @@ class Backend(Planning, Accounting):
     def create_task(self, account: Account, body: Any) -> Task:
         """Validate `body`, apply the account's limits and store a new task, or raise KlingError."""
         request = parse_create(body, self._profile, self._create_validator(self._profile.name))
-        self._check_callback_host(request.callback_url)
-        store, account_id = self._store, account.account_id
-        with store.atomic():
+        self._accounting.check_callback_host(request.callback_url)
+        store, account_id, cost = self._store, account.account_id, float(request.unit_cost)
+
+        def decide() -> tuple[Change, Task]:
             now, external = self.now_ms(), request.external_task_id
             if external is not None and store.external_id_taken(account_id, external):
                 raise KlingError(
                     1201, f"external_task_id {external!r} is already used by a task of this account"
                 )
-            usage, cost = store.usage(account_id), float(request.unit_cost)
+            read = store.usage(account_id)
+            usage = writable(store, read)
             check_submit(
                 self.limits(account_id), usage, request.model_name, cost, usage.running(now)
             )
-            outcome = self._choose_outcome(account_id, request)
+            rules = store.next_outcomes()
+            outcome, rules_left = self._planning.choose_outcome(account_id, request, rules)
             task_id = self._ids.numeric_id(store.id_taken)
             task = Task(
                 task_id=task_id,
@@ -207,15 +220,22 @@ class Backend(Planning, Accounting):
                 request=request,
                 created_at=now,
                 video_id=self._ids.numeric_id(lambda id: id == task_id or store.id_taken(id)),
-                timeline=outcome.timeline(now, self._timings),
+                timeline=outcome.timeline(now, self._settings.timings),
                 outcome=outcome,
             )
-            store.add_task(task)
             usage.track(task)
             usage.spent += cost
-            store.put_usage(account_id, usage)
+            used = None if rules_left is rules else (rules, rules_left)
+            deliveries = self._planning.deliveries(task, task.timeline)
+            change = Change(account_id, usage=(read, usage), next_outcomes=used, task=task,
+                            deliveries=deliveries)  # fmt: skip
+            return change, task
+
+        with store.atomic():
+            task = commit_decided(store, decide)
             self._emit(TaskCreated(task))  # before the client hears of it: nothing answered is lost
-            self.queue_callbacks(task, task.timeline)
+        if task.request.callback_url is not None:
+            self._dispatch.kick()
         if not self.manual_clock:
             self._dispatch.start()
         return task
@@ -253,16 +273,88 @@ class Backend(Planning, Accounting):
     def pending_callbacks(self) -> int:
         return self._store.pending_deliveries()
 
+    # --- handed on to the parts ----------------------------------------------------------------
+
+    def all_tasks(self) -> list[Task]:
+        """Every task of every account, newest first."""
+        return self._planning.all_tasks()
+
+    def task(self, task_id: str) -> Task:
+        """Any account's task (for the control API); 404/1203 when there is none."""
+        return self._planning.task(task_id)
+
+    def task_count(self) -> int:
+        return self._planning.task_count()
+
+    def find_video(self, video_id: str) -> Task | None:
+        """The task whose result video this is, while it is downloadable (ended, < 30 days)."""
+        return self._planning.find_video(video_id)
+
+    def add_next_outcome(self, rule: NextOutcome) -> None:
+        self._planning.add_next_outcome(rule)
+
+    def next_outcomes(self) -> list[NextOutcome]:
+        return self._planning.next_outcomes()
+
+    def clear_next_outcomes(self) -> None:
+        self._planning.clear_next_outcomes()
+
+    def force_outcome(self, task_id: str, outcome: Outcome) -> Task:
+        """Re-plan a running task from now on: what it does next, and when."""
+        return self._planning.force_outcome(task_id, outcome)
+
+    def force_next_transition(self, task_id: str) -> Task:
+        """Make a running task take its next step now (later steps move up by as much)."""
+        return self._planning.force_next_transition(task_id)
+
+    def plain_sailing(self, account: Account) -> bool:
+        """No fault rule, rate limit or account state can touch this account's next call."""
+        return self._accounting.plain_sailing(account)
+
+    def admit(self, account: Account, endpoint: str) -> Fault | None:
+        """Injected faults first, then the account's state and rate limit; a Fault to apply."""
+        return self._accounting.admit(account, endpoint)
+
+    def limits(self, account_id: str) -> Limits:
+        return self._accounting.limits(account_id)
+
+    def set_limits(self, account_id: str, data: Any) -> Limits:
+        """Change an account's limits from control-API JSON (ValueError when bad)."""
+        return self._accounting.set_limits(account_id, data)
+
+    def changed_limits(self) -> dict[str, Limits]:
+        """Accounts whose limits were changed through the control API."""
+        return self._accounting.changed_limits()
+
+    def usage(self, account_id: str) -> dict[str, Any]:
+        return self._accounting.usage(account_id)
+
+    def add_fault_rule(self, rule: FaultRule) -> None:
+        self._accounting.add_fault_rule(rule)
+
+    def fault_rules(self) -> list[FaultRule]:
+        return self._accounting.fault_rules()
+
+    def clear_fault_rules(self) -> None:
+        self._accounting.clear_fault_rules()
+
+    def add_callback_fault(self, fault: CallbackFault) -> None:
+        self._accounting.add_callback_fault(fault)
+
+    def callback_faults(self) -> list[CallbackFault]:
+        """Callback faults not used up yet, with their remaining `times`."""
+        return self._accounting.callback_faults()
+
     # --- internals ------------------------------------------------------------------------------
 
     def _configure(self, config: Config) -> None:
-        self._config = config
+        self._settings.config = config
         self._seed = config.seed if config.seed is not None else _fresh_seed()
         self._profile = profiles.get(config.profile)
         jwt = profiles.JWT in self._profile.auth
         self._accounts = Accounts(config.key_pairs, config.api_keys, jwt=jwt, clock=self._clock)
-        self._timings = Timings(config.submitted_seconds, config.processing_seconds)
-        self._base_url = config.public_url or self._base_url
+        self._settings.timings = Timings(config.submitted_seconds, config.processing_seconds)
+        self._settings.base_url = config.public_url or self._settings.base_url
         self._dispatch.policy = DeliveryPolicy(
             config.callback_attempts,
             config.callback_backoff_seconds,
@@ -273,22 +365,15 @@ class Backend(Planning, Accounting):
         # A store that already holds tasks (a restart, another process) gets ids of a stream
         # of its own; the store is asked about each id anyway, so none is issued twice.
         self._ids = IdSource(self._seed, self._store.task_count())
-        self._outcome_random = random.Random(f"{self._seed}:outcomes")
-        self._fault_random = random.Random(f"{self._seed}:faults")
+        self._settings.outcome_random = random.Random(f"{self._seed}:outcomes")
+        self._settings.fault_random = random.Random(f"{self._seed}:faults")
 
     def _resume(self) -> None:
-        """Start from the store's state: a manual clock at its stored time, and the driver
-        running when something is due (callbacks a previous run did not send)."""
-        stored_ms = self._store.clock_ms()
-        if isinstance(self._clock, ManualClock) and stored_ms is not None:
-            self._clock.reset_to(stored_ms)
-        elif not self.manual_clock and self.next_due_ms() is not None:
+        """Start from the store's state: the driver running when something is due (callbacks
+        a previous run did not send). A manual clock kept in the store (`StoreClock`) resumed
+        at the store's time as it was made."""
+        if not self.manual_clock and self.next_due_ms() is not None:
             self._dispatch.start()
-
-    def _set_clock(self, now_ms: int) -> None:
-        assert isinstance(self._clock, ManualClock)
-        self._clock.set_ms(now_ms)
-        self._store.set_clock_ms(now_ms)
 
     def _emit(self, event: Event) -> None:
         for subscriber in list(self._subscribers):

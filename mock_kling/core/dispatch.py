@@ -3,18 +3,20 @@ callback deliveries that are due, strictly in order per task and concurrently ac
 pool. It claims only as many deliveries as the pool can start sending now, so that a claim's
 lease (a shared store's) starts as its send starts. Drive it with `settle` (manual clock) or
 `start` (system clock). Nothing fails silently: an exception in a job or in the driver is
-reported through `on_error`, and the driver goes on."""
+reported through `on_error`, and the driver goes on. The threads are not the core's: a `Runner`
+given by the composition root (mock_kling.callbacks.runner) runs the driver and the sends."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import replace
+from typing import Protocol
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.clock import Clock
+from mock_kling.core.commits import commit_decided
 from mock_kling.core.delivery import (
     CallbackFault,
     Delivery,
@@ -24,7 +26,7 @@ from mock_kling.core.delivery import (
 )
 from mock_kling.core.events import CallbackAttempted, Event, StepReached
 from mock_kling.core.rules import used_once
-from mock_kling.core.store import Store
+from mock_kling.core.store import Change, Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
 _SETTLE_MAX_ROUNDS = 100_000
@@ -32,41 +34,60 @@ TAKEOVER_NOTE = "claimed after another replica's lease ran out; it may have sent
 ErrorSink = Callable[[BaseException, str], None]  # (error, where)
 
 
+class Runner(Protocol):
+    """What runs the dispatcher: a driver loop and a pool of send jobs, and the waits on them.
+    An adapter outside the core implements it (`mock_kling.callbacks.runner.ThreadRunner`)."""
+
+    @property
+    def stopping(self) -> bool: ...
+    def claiming(self) -> AbstractContextManager[object]:
+        """Held while claiming for the free slots: one claimer at a time."""
+        ...
+
+    def free_slots(self) -> int: ...
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Run `job` now on a free slot; False when it cannot run (the runner is gone)."""
+        ...
+
+    def kick(self) -> None: ...
+    def wait_idle(self, timeout: float) -> bool: ...
+    def recorded(self) -> int: ...
+    def record(self) -> None: ...
+    def wait_recorded(self, seen: int, timeout: float) -> None: ...
+    def start(self, drive: Callable[[], float]) -> None:
+        """Call `drive` over and over in the background; wait at most the seconds it returns
+        between calls (a kick wakes it sooner)."""
+        ...
+
+    def stop(self, timeout: float) -> None: ...
+
+
 class Dispatcher:
-    """Runs what is due. Lock order: the store's lock may be held when calling `kick`; this
-    class never takes the store's lock while holding its own."""
+    """Runs what is due. Lock order: the store's lock may be held when calling `kick`; the
+    runner never takes the store's lock while holding its own."""
 
     def __init__(
         self, store: Store, clock: Clock, sender: Sender, emit: Callable[[Event], None],
-        on_error: ErrorSink, workers: int = 8,
+        on_error: ErrorSink, runner: Runner,
     ) -> None:  # fmt: skip
         self.policy = DeliveryPolicy()
         self._store, self._clock, self._sender = store, clock, sender
         self._emit, self._on_error = emit, on_error
-        self._cond = threading.Condition(threading.Lock())
-        self._running = 0  # jobs on the pool
-        self._recorded = 0  # attempts journaled: wakes wait_for
-        self._changed = False  # something was queued since the driver last looked
-        self._generation = 0  # bumped by reset: older jobs finish unseen
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self._claiming = threading.Lock()  # one claimer at a time: claims never outrun the pool
-        self._workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mock-kling-cb")
+        self._runner = runner
+        # Bumped by reset, read by jobs as they complete, both inside store.atomic(): older
+        # jobs finish unseen.
+        self._generation = 0
 
     # --- feeding and reading ----------------------------------------------------------------
 
     def kick(self) -> None:
         """Something was queued or changed: the background driver looks again."""
-        with self._cond:
-            self._changed = True
-            self._cond.notify_all()
+        self._runner.kick()
 
     def reset(self) -> None:
-        """Jobs in flight finish unseen (call with the store's lock held, as the store resets)."""
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
+        """Jobs in flight finish unseen (call inside `store.atomic()`, as the store resets)."""
+        self._generation += 1
+        self._runner.kick()
 
     def next_due_ms(self) -> int | None:
         dues = [ms for ms in (self._store.next_step_ms(), self._store.next_delivery_ms()) if ms]
@@ -74,36 +95,32 @@ class Dispatcher:
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no send is in flight (pending ones may remain); False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._running == 0, timeout)
+        return self._runner.wait_idle(timeout)
 
     def wait_for(self, match: Callable[[Attempt], bool], timeout: float) -> Attempt | None:
         """Block until a journaled attempt satisfies `match` (returned), or None after `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
-            with self._cond:
-                seen = self._recorded
+            seen = self._runner.recorded()
             found = next((entry for entry in self._store.attempts() if match(entry)), None)
             left = deadline - time.monotonic()
             if found is not None or left <= 0:
                 return found
-            with self._cond:
-                if self._recorded == seen:
-                    self._cond.wait(left)
+            self._runner.wait_recorded(seen, left)
 
     # --- driving ------------------------------------------------------------------------------
 
     def run_due(self) -> int:
         """Announce every step reached by now and start the deliveries due now that the pool has
         free threads for (the earliest due first); returns how many sends were started."""
-        if self._stopping:
+        if self._runner.stopping:
             return 0
         now = self._clock.now_ms()
         for task, step in self._store.pop_reached_steps(now):
             self._emit(StepReached(task, step))
         started = 0
-        with self._claiming:
-            free = self._free_slots()
+        with self._runner.claiming():
+            free = self._runner.free_slots()
             for claimed in self._store.claim_due(now, free) if free else ():
                 delivery = self._take_over(claimed, now) if claimed.taken_over else claimed
                 ready = delivery if delivery.matched else self._apply_fault(delivery, now)
@@ -111,68 +128,52 @@ class Dispatcher:
                     started += self._submit(ready)
         return started
 
-    def settle(self, target_ms: int, set_clock: Callable[[int], None]) -> None:
-        """Manual-clock driver: run everything due up to `target_ms`, in time order (retries
-        that fall due on the way too), then leave the clock at `target_ms`."""
-        if self._stopping:
+    def settle(self, delta_ms: int, move: Callable[[int], int]) -> int:
+        """Manual-clock driver: move the clock on by `delta_ms`, stopping at each due time on the
+        way to run what falls due there, in time order (retries that fall due on the way too).
+        `move(ms)` is the clock's one writer, an atomic add that returns the new time: advances
+        racing this one (threads, replicas) add up, and none moves time backwards. Returns the
+        time after."""
+        if self._runner.stopping:
             raise RuntimeError("the callback dispatcher is stopped")
         idle_bound = 30.0 + 6 * self.policy.timeout_seconds
+        remaining = delta_ms
         for _ in range(_SETTLE_MAX_ROUNDS):
             if not self.wait_idle(idle_bound):
                 raise RuntimeError(f"callbacks still in flight after {idle_bound} s")
             due, now = self.next_due_ms(), self._clock.now_ms()
-            if due is None or due > target_ms:
-                set_clock(max(target_ms, now))
-                return
-            set_clock(max(due, now))
+            if due is None or due > now + remaining:
+                return move(remaining)
+            step = max(0, due - now)
+            if step:
+                move(step)
+                remaining -= step
             self.run_due()
         raise RuntimeError(f"callbacks did not settle within {_SETTLE_MAX_ROUNDS} rounds")
 
     def start(self) -> None:
-        """System-clock driver: a daemon thread that runs what falls due. Idempotent."""
-        with self._cond:
-            if self._stopping:
-                raise RuntimeError("the callback dispatcher is stopped")
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(
-                target=self._drive, name="mock-kling-driver", daemon=True
-            )
-            self._thread.start()
+        """System-clock driver: the runner calls `drive_once` in the background. Idempotent."""
+        self._runner.start(self.drive_once)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the driver and the pool; sends in flight may finish within `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            self._stopping = True
-            thread = self._thread
-            self._cond.notify_all()
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        idle = self.wait_idle(max(0.0, deadline - time.monotonic()))
-        self._pool.shutdown(wait=idle)
+        """Stop the driver and the sends; sends in flight may finish within `timeout`."""
+        self._runner.stop(timeout)
+
+    def drive_once(self) -> float:
+        """One look of the background driver: run what is due; the seconds until it should look
+        again (at most _MAX_NAP_SECONDS; a kick or a finished send wakes it sooner)."""
+        due = None
+        try:
+            self.run_due()
+            due = self.next_due_ms()
+        except Exception as exc:  # reported; the driver keeps going
+            self._on_error(exc, "callback driver")
+        nap = _MAX_NAP_SECONDS  # a full pool: a finishing send wakes the driver
+        if due is not None and self._runner.free_slots():
+            nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
+        return nap
 
     # --- internals ----------------------------------------------------------------------------
-
-    def _drive(self) -> None:
-        while not self._stopping:
-            due = None
-            try:
-                self.run_due()
-                due = self.next_due_ms()
-            except Exception as exc:  # reported; the driver keeps going
-                self._on_error(exc, "callback driver")
-            nap = _MAX_NAP_SECONDS  # a full pool: a finishing send wakes the driver
-            if due is not None and self._free_slots():
-                nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
-            with self._cond:
-                if not self._changed and not self._stopping:
-                    self._cond.wait(nap)
-                self._changed = False
-
-    def _free_slots(self) -> int:
-        with self._cond:
-            return max(0, self._workers - self._running)
 
     def _take_over(self, delivery: Delivery, now: int) -> Delivery:
         """Journal that this replica took over a delivery whose claim lapsed (its replica died or
@@ -189,7 +190,7 @@ class Dispatcher:
         None when it was dropped or postponed."""
         store = self._store
         with store.atomic():
-            fault = _take_fault(store, delivery.task_id)
+            fault = commit_decided(store, lambda: _take_fault(store, delivery.task_id))
             ready = replace(delivery, matched=True, fault=None if fault is None else fault.action)
             if fault is not None and fault.action == "delay":
                 ready = replace(ready, due_ms=ready.due_ms + round(fault.seconds * 1000))
@@ -207,16 +208,8 @@ class Dispatcher:
         return None
 
     def _submit(self, delivery: Delivery) -> int:
-        with self._cond:
-            generation = self._generation
-            self._running += 1
-        try:
-            self._pool.submit(self._job, delivery, generation)
-        except RuntimeError:  # the pool is gone (interpreter exit): nothing runs now
-            with self._cond:
-                self._running -= 1
-            return 0
-        return 1
+        generation = self._generation
+        return int(self._runner.submit(lambda: self._job(delivery, generation)))
 
     def _job(self, delivery: Delivery, generation: int) -> None:
         """On a pool thread: one send, then the journal record and what stays queued."""
@@ -235,11 +228,6 @@ class Dispatcher:
             self._on_error(exc, "callback job")
             with self._store.atomic():
                 self._store.finish(delivery)
-        finally:
-            with self._cond:
-                self._running -= 1
-                self._changed = True
-                self._cond.notify_all()
 
     def _complete(
         self, delivery: Delivery, queued: Delivery | None, entry: Attempt, generation: int
@@ -255,9 +243,7 @@ class Dispatcher:
     def _journal(self, entry: Attempt) -> None:
         self._store.add_attempt(entry)
         self._emit(CallbackAttempted(entry))
-        with self._cond:
-            self._recorded += 1
-            self._cond.notify_all()
+        self._runner.record()
 
     def _send(self, delivery: Delivery) -> tuple[int | None, str | None, float]:
         """Call the sender (never under a lock); any exception becomes the error text."""
@@ -273,14 +259,14 @@ class Dispatcher:
         return http_status, error, latency_ms
 
 
-def _take_fault(store: Store, task_id: str) -> CallbackFault | None:
-    """The first callback fault that applies to `task_id`, with one of its `times` used up."""
+def _take_fault(store: Store, task_id: str) -> tuple[Change, CallbackFault | None]:
+    """The first callback fault that applies to `task_id`, and the change that uses up one of
+    its `times`."""
     faults = store.callback_faults()
     for index, fault in enumerate(faults):
         if fault.matches(task_id):
-            store.put_callback_faults(used_once(faults, index, "times"))
-            return fault
-    return None
+            return Change("", callback_faults=(faults, used_once(faults, index, "times"))), fault
+    return Change(""), None
 
 
 def _is_2xx(status: int | None) -> bool:

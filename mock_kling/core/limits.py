@@ -65,6 +65,12 @@ class Usage:
     _entry: dict[str, int] = field(default_factory=dict)  # task_id -> its current heap entry
     _next: int = 0
 
+    def copy(self) -> Usage:
+        """A copy to change while this one stays as read."""
+        return Usage(
+            self.spent, deque(self.recent_ms), list(self._ending), dict(self._entry), self._next
+        )
+
     def track(self, task: Task) -> None:
         """Count `task` as running until its planned end (again after a re-plan)."""
         ended_at = task.ended_at()

@@ -1,41 +1,38 @@
-"""The backend's planning half: which outcome a new task gets, re-plans of running tasks, the
+"""A part of the Backend, planning: which outcome a new task gets, re-plans of running tasks, the
 callbacks each planned step queues, and the control API's view of every task."""
 
 from __future__ import annotations
 
 import functools
 import json
-import random
 from collections.abc import Callable
 from dataclasses import replace
 
 from mock_kling.core import wire
-from mock_kling.core.clock import Clock
-from mock_kling.core.config import MEDIA_RETENTION_DAYS, Config
+from mock_kling.core.commits import commit_decided, writable
+from mock_kling.core.config import MEDIA_RETENTION_DAYS
 from mock_kling.core.delivery import Delivery
 from mock_kling.core.dispatch import Dispatcher
 from mock_kling.core.errors import KlingError
 from mock_kling.core.events import Event, TaskReplanned
-from mock_kling.core.outcomes import Outcome, Timings, from_prompt
+from mock_kling.core.outcomes import Outcome, from_prompt
 from mock_kling.core.rules import NextOutcome, used_once
-from mock_kling.core.store import Store
+from mock_kling.core.settings import Settings
+from mock_kling.core.store import Change, Store
 from mock_kling.core.tasks import SUCCEED, TERMINAL, Step, Task, TaskRequest
 
 _DAY_MS = 86_400_000
 
 
 class Planning:
-    """Mixed into Backend, whose constructor sets these fields."""
+    """Plans tasks over the fake's store; the Backend holds one and hands its calls on."""
 
-    _store: Store
-    _clock: Clock
-    _config: Config
-    _timings: Timings
-    _base_url: str
-    _outcome_random: random.Random
-    _dispatch: Dispatcher
-    _emit: Callable[[Event], None]
-    now_ms: Callable[[], int]
+    def __init__(
+        self, store: Store, settings: Settings, dispatch: Dispatcher,
+        emit: Callable[[Event], None], now_ms: Callable[[], int],
+    ) -> None:  # fmt: skip
+        self._store, self._settings, self._dispatch = store, settings, dispatch
+        self._emit, self.now_ms = emit, now_ms
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -68,14 +65,20 @@ class Planning:
     # --- outcome rules --------------------------------------------------------------------------
 
     def add_next_outcome(self, rule: NextOutcome) -> None:
-        with self._store.atomic():
-            self._store.put_next_outcomes([*self._store.next_outcomes(), rule])
+        self._change_rules(lambda rules: [*rules, rule])
 
     def next_outcomes(self) -> list[NextOutcome]:
         return self._store.next_outcomes()
 
     def clear_next_outcomes(self) -> None:
-        self._store.put_next_outcomes([])
+        self._change_rules(lambda rules: [])
+
+    def _change_rules(self, change: Callable[[list[NextOutcome]], list[NextOutcome]]) -> None:
+        def decide() -> tuple[Change, None]:
+            rules = self._store.next_outcomes()
+            return Change("", next_outcomes=(rules, change(rules))), None
+
+        commit_decided(self._store, decide)
 
     # --- re-plans -------------------------------------------------------------------------------
 
@@ -84,7 +87,7 @@ class Planning:
         with self._store.atomic():
             task, now = self.task(task_id), self.now_ms()
             reached = self._running_steps(task, now)
-            future = outcome.steps_after(reached[-1].status, now, self._timings)
+            future = outcome.steps_after(reached[-1].status, now, self._settings.timings)
             return self._replan(replace(task, outcome=outcome), reached, future, now)
 
     def force_next_transition(self, task_id: str) -> Task:
@@ -101,41 +104,52 @@ class Planning:
 
     def queue_callbacks(self, task: Task, steps: tuple[Step, ...]) -> None:
         """Queue a callback for each of `steps` (restored tasks re-queue what was not sent)."""
+        deliveries = self.deliveries(task, steps)
+        for delivery in deliveries:
+            self._store.add_delivery(delivery)
+        if deliveries:
+            self._dispatch.kick()
+
+    def deliveries(self, task: Task, steps: tuple[Step, ...]) -> list[Delivery]:
+        """The callbacks `steps` of `task` send (none without a callback_url), each with its own
+        number from the store."""
         url = task.request.callback_url
         if url is None:
-            return
-        store = self._store
-        with store.atomic():
-            for step in steps:
-                payload = wire.task_object(task, step, self._base_url)
-                body = json.dumps(payload, separators=(",", ":")).encode()
-                seq = store.next_delivery_seq()
-                store.add_delivery(
-                    Delivery(
-                        seq, task.task_id, step.status, url, payload, body, step.at_ms, step.at_ms
-                    )
-                )
-        self._dispatch.kick()
+            return []
+        deliveries = []
+        for step in steps:
+            payload = wire.task_object(task, step, self._settings.base_url)
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            seq = self._store.next_delivery_seq()
+            deliveries.append(
+                Delivery(seq, task.task_id, step.status, url, payload, body, step.at_ms, step.at_ms)
+            )
+        return deliveries
 
-    # --- internals ------------------------------------------------------------------------------
-
-    def _choose_outcome(self, account_id: str, request: TaskRequest) -> Outcome:
-        """Control-API rules first, then prompt markers, then the server's defaults."""
-        rules = self._store.next_outcomes()
+    def choose_outcome(
+        self, account_id: str, request: TaskRequest, rules: list[NextOutcome]
+    ) -> tuple[Outcome, list[NextOutcome]]:
+        """Control-API `rules` first, then prompt markers, then the server's defaults; and the
+        rules left (a rule's `count` used up; `rules` itself when none applied)."""
         for index, rule in enumerate(rules):
             if rule.applies_to(account_id):
-                self._store.put_next_outcomes(used_once(rules, index, "count"))
-                return rule.outcome
-        marked = from_prompt(request.prompt, self._timings)
+                return rule.outcome, used_once(rules, index, "count")
+        return self._default_outcome(request), rules
+
+    def _default_outcome(self, request: TaskRequest) -> Outcome:
+        settings = self._settings
+        config, chance = settings.config, settings.outcome_random
+        marked = from_prompt(request.prompt, settings.timings)
         if marked is not None:
             return marked
-        calibration = self._config.calibration
-        if calibration is not None:
-            return calibration.outcome(self._outcome_random, request.mode, request.duration)
-        rate = self._config.failure_rate
-        if rate > 0 and self._outcome_random.random() < rate:
-            return Outcome("fail", self._config.failure_message)
-        return _shared(Outcome(self._config.outcome, self._config.failure_message))
+        if config.calibration is not None:
+            return config.calibration.outcome(chance, request.mode, request.duration)
+        rate = config.failure_rate
+        if rate > 0 and chance.random() < rate:
+            return Outcome("fail", config.failure_message)
+        return _shared(Outcome(config.outcome, config.failure_message))
+
+    # --- internals ------------------------------------------------------------------------------
 
     def _running_steps(self, task: Task, now: int) -> tuple[Step, ...]:
         reached = tuple(step for step in task.timeline if step.at_ms <= now)
@@ -151,9 +165,14 @@ class Planning:
         store = self._store
         task = replace(task, timeline=reached + future)
         store.replan(task.task_id, task)
-        usage = store.usage(task.account_id)
-        usage.track(task)
-        store.put_usage(task.account_id, usage)
+
+        def track() -> tuple[Change, None]:
+            read = store.usage(task.account_id)
+            usage = writable(store, read)
+            usage.track(task)
+            return Change(task.account_id, usage=(read, usage)), None
+
+        commit_decided(store, track)
         store.cancel_deliveries(task.task_id, after_ms=now)
         self._emit(TaskReplanned(task))
         self.queue_callbacks(task, future)

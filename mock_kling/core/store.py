@@ -4,8 +4,10 @@ composition root. Values go in and come out: no caller keeps a stored object and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -26,24 +28,10 @@ class StoreError(Exception):
         self.message = str(self)
 
 
-class Store(Protocol):
-    """What one fake remembers. Every method is safe to call from any thread; a group of calls
-    inside `atomic()` is one transaction (nothing else reads or writes in between)."""
+class TaskStore(Protocol):
+    """Tasks and their indexes: by id, by external id per account, newest first per account, by
+    video id; and each running task's next unannounced step."""
 
-    # Whether other processes may share this store (SQLite, Redis): its calls then wait on I/O
-    # or on other processes, so an event loop makes them off the loop; a store that is not
-    # shared (memory) answers at once and is called on the loop.
-    shared: bool
-
-    def atomic(self) -> AbstractContextManager[object]:
-        """A re-entrant transaction around a group of operations."""
-        ...
-
-    def reset(self) -> None:
-        """Forget everything: tasks, plans, limits, usage, rules, journals, deliveries, clock."""
-        ...
-
-    # --- tasks: by id, by external id per account, newest first per account, by video id -----
     def add_task(self, task: Task) -> None: ...
     def replan(self, task_id: str, task: Task) -> None:
         """Replace the task's timeline and outcome (the rest never changes)."""
@@ -78,7 +66,10 @@ class Store(Protocol):
         """When the next unannounced step of a running task falls due."""
         ...
 
-    # --- accounts ---------------------------------------------------------------------------
+
+class AccountStore(Protocol):
+    """Accounts: limits set through the control API, and usage."""
+
     def limits(self, account: str) -> Limits | None:
         """Limits set through the control API (None: the server's defaults)."""
         ...
@@ -92,7 +83,11 @@ class Store(Protocol):
         against (one round trip on a remote store)."""
         ...
 
-    # --- rules: fault rules, next outcomes, callback faults (their `times` consumed here) ---
+
+class RuleStore(Protocol):
+    """Rules set through the control API: fault rules, next outcomes, callback faults (their
+    `times` / `count` are used up by the core, which puts the rest back)."""
+
     def fault_rules(self) -> list[FaultRule]: ...
     def put_fault_rules(self, rules: list[FaultRule]) -> None: ...
     def next_outcomes(self) -> list[NextOutcome]: ...
@@ -100,17 +95,43 @@ class Store(Protocol):
     def callback_faults(self) -> list[CallbackFault]: ...
     def put_callback_faults(self, faults: list[CallbackFault]) -> None: ...
 
-    # --- journals (bounded) -----------------------------------------------------------------
+
+class JournalStore(Protocol):
+    """The bounded journals: API requests and callback attempts."""
+
     def add_request(self, record: RequestRecord) -> None: ...
     def requests(self) -> list[RequestRecord]: ...
     def add_attempt(self, attempt: Attempt) -> None: ...
     def attempts(self) -> list[Attempt]: ...
 
-    # --- the manual clock's time --------------------------------------------------------------
-    def clock_ms(self) -> int | None: ...
-    def set_clock_ms(self, now_ms: int) -> None: ...
 
-    # --- pending callback deliveries: a queue per task, claimed one head at a time ----------
+class ClockStore(Protocol):
+    """The manual clock's time, when the store keeps it (`StoreClock`): the store is its one
+    writer, so replicas sharing the store share one time that never goes backwards."""
+
+    def clock_ms(self) -> int | None:
+        """The stored time (None: none yet, or a reset forgot it)."""
+        ...
+
+    def set_clock_ms(self, now_ms: int) -> None:
+        """Put the time at `now_ms` unconditionally, even backwards: only for a reset of the
+        fake or the first start on an empty store. Advances use the two moves below."""
+        ...
+
+    def add_clock_ms(self, delta_ms: int) -> int:
+        """Atomically add `delta_ms` (>= 0) to the stored time (none counts as 0) and return the
+        new time: N concurrent adds of d_i move it by exactly sum(d_i), never backwards."""
+        ...
+
+    def raise_clock_ms(self, to_ms: int) -> int:
+        """Atomically set the stored time to max(stored, `to_ms`) (none: `to_ms`) and return the
+        stored time after."""
+        ...
+
+
+class DeliveryStore(Protocol):
+    """Pending callback deliveries: a queue per task, claimed one head at a time."""
+
     def next_delivery_seq(self) -> int: ...
     def add_delivery(self, delivery: Delivery) -> None: ...
     def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
@@ -143,3 +164,85 @@ class Store(Protocol):
         ...
 
     def claimed_deliveries(self) -> int: ...
+
+
+# What a commit answers: written; or nothing written because a fact is no longer as read (read
+# again, decide again), or the task's id or video id, or its external id, is taken.
+Committed = Literal["done", "changed", "id_taken", "external_id_taken"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One check-and-change the core decided: each fact as (as read, new), for `account` (its
+    usage and limits) or for the whole fake (the rule lists); a task to add; deliveries to
+    queue. The store writes all of it, or nothing when a fact is no longer as read."""
+
+    account: str
+    usage: tuple[Usage, Usage] | None = None
+    fault_rules: tuple[list[FaultRule], list[FaultRule]] | None = None
+    next_outcomes: tuple[list[NextOutcome], list[NextOutcome]] | None = None
+    callback_faults: tuple[list[CallbackFault], list[CallbackFault]] | None = None
+    limits: tuple[Limits | None, Limits] | None = None  # None as read: the server's defaults
+    task: Task | None = None
+    deliveries: Sequence[Delivery] = ()
+
+
+class CommitStore(Protocol):
+    """The one check-and-change across every client of the store (threads, processes,
+    replicas): how the core writes whatever it decided from what it read."""
+
+    def commit(self, change: Change) -> Committed:
+        """Atomically: every fact of `change` must still be as read; `change.task` (if any)
+        must have a task id and video id no task has, and an external id unused in its
+        account; then every new value, the task and the deliveries are written. All or
+        nothing. A value the caller read and changed in place stays "as read" only on a store
+        that is not shared (the same object): callers hand a shared store a changed copy."""
+        ...
+
+
+class Store(
+    TaskStore,
+    AccountStore,
+    RuleStore,
+    JournalStore,
+    ClockStore,
+    DeliveryStore,
+    CommitStore,
+    Protocol,
+):
+    """Everything one fake remembers: the roles above, plus whether the store is shared, one
+    meaning of `atomic()`, `reset()` and `close()`. Every method is safe to call from any thread
+    and is atomic on its own."""
+
+    # Whether other processes may share this store (SQLite, Redis): its calls then wait on I/O
+    # or on other processes, so an event loop makes them off the loop; a store that is not
+    # shared (memory) answers at once and is called on the loop.
+    shared: bool
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """A group of calls that no other group of this process interleaves with; re-entrant
+        on one thread. It is the same for every store:
+
+        - Within one process, serialised: two threads' groups never run at once, so a thread's
+          read, decision and `commit` meet no change from this process in between, and its
+          commit finds what it read (no retries among one process's threads). On memory it is
+          the store's lock; on SQLite the write transaction (which also keeps other processes
+          out); on Redis a lock of this process only (nothing is held in Redis).
+        - Across processes and replicas the guarantee is `commit`, not `atomic`: a decision
+          made from facts another replica may change is written by one `commit`, which answers
+          "changed" when a fact moved; the core then reads and decides again.
+        - Readers need no group, and nothing may depend on whether a reader waits for one.
+        - No undo: what was written inside stays written when the group ends, normally or by an
+          exception. SQLite's rollback of a group left by an unexpected error is the database's
+          crash guard, not part of this contract.
+        - Short, and no I/O but the store's inside (no callback sends, no sleeps).
+        """
+        ...
+
+    def reset(self) -> None:
+        """Forget everything: tasks, plans, limits, usage, rules, journals, deliveries, clock."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections and files (the store is not used afterwards)."""
+        ...

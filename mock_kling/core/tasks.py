@@ -99,6 +99,22 @@ class Task:
             current = step
         return current
 
+    # The announcing of steps (StepReached, then the callback queued for it): step 0 is the
+    # creation; `index` is the next step not announced yet. Stores keep `index` per running task
+    # and ask these two; the rule lives here, not in each store.
+
+    def announced_end(self, index: int) -> bool:
+        """Whether the steps announced before `index` include the task's end: nothing more is
+        announced (a store forgets the task)."""
+        return self.timeline[index - 1].status in TERMINAL
+
+    def announce_at(self, index: int) -> int | None:
+        """When step `index` is to be announced: None once the end was announced, or while the
+        timeline has no step `index` yet (stuck: a re-plan may add steps)."""
+        if self.announced_end(index) or index >= len(self.timeline):
+            return None
+        return self.timeline[index].at_ms
+
     def ended_at(self) -> int | None:
         """When the task reached a terminal status, if its timeline has one."""
         last = self.timeline[-1]

@@ -18,6 +18,8 @@ from mock_kling.core.store import StoreError
 from mock_kling.http import api, control, dashboard, media, record, routes
 from mock_kling.http.context import EXTENSION, FAST_PATH
 from mock_kling.http.fastpath import FastPath
+from mock_kling.http.metrics import EXTENSION as METRICS
+from mock_kling.http.metrics import Metrics
 
 _log = logging.getLogger("mock_kling")
 
@@ -39,6 +41,7 @@ def create_app(
     app.extensions[EXTENSION] = backend
     app.before_request(_assign_request_id)
     app.after_request(_journal)
+    app.after_request(_count)
     for prefix in routes.PREFIXES:  # each request is checked against the profile's prefixes
         app.register_blueprint(api.blueprint, url_prefix=prefix, name=routes.blueprint_name(prefix))
     app.register_blueprint(control.blueprint, url_prefix="/__mock__")
@@ -48,6 +51,7 @@ def create_app(
     if fast_path:
         app.extensions[FAST_PATH] = FastPath(app.wsgi_app, backend, app.config)
         app.wsgi_app = app.extensions[FAST_PATH]  # type: ignore[method-assign]
+    app.extensions[METRICS] = Metrics(backend, lambda: app.extensions.get(FAST_PATH))
     return app
 
 
@@ -72,6 +76,15 @@ def _journal(response: Response) -> Response:
         record.journal(backend, request, account, answer, g.request_id, g.get("body_summary"))
     except StoreError as exc:  # the answer stands (a stored task is not refused afterwards)
         _log.warning("mock-kling could not journal %s %s: %s", request.method, request.path, exc)
+    return response
+
+
+def _count(response: Response) -> Response:
+    """Count a request that is not an API call (API calls are counted as they are journaled)."""
+    if not routes.is_api_call(request.path):
+        rule = request.url_rule
+        route = "<unmatched>" if rule is None else rule.rule
+        current_app.extensions[METRICS].count_request(route, response.status_code)
     return response
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
 from mock_kling.contracts import bundle as contracts
@@ -22,6 +22,8 @@ from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 from mock_kling.http.context import FAST_PATH, current_backend
 from mock_kling.http.health import report
+from mock_kling.http.metrics import CONTENT_TYPE
+from mock_kling.http.metrics import EXTENSION as METRICS
 from mock_kling.http.polling import attempt_key, journal, newest, request_key
 from mock_kling.http.routes import query_args
 
@@ -55,6 +57,13 @@ def takes(schema_name: str, status: int = 200) -> Callable[[View], View]:
 def health() -> ResponseReturnValue:
     """Status, seed, task count, the fast path's counts and the unexpected errors recorded."""
     return _json(report(current_backend(), current_app.extensions.get(FAST_PATH)))
+
+
+@blueprint.get("/metrics")
+def metrics() -> ResponseReturnValue:
+    """This replica's metrics in Prometheus' text format (see mock_kling/http/metrics.py)."""
+    body = current_app.extensions[METRICS].render()
+    return Response(body, headers={"Content-Type": CONTENT_TYPE})
 
 
 @blueprint.post("/reset")

@@ -19,7 +19,8 @@ def open_store(url: str, journal_limit: int = 10_000) -> Store:
     """The store a URL names: `memory` (the default); `sqlite:///relative/fake.db`,
     `sqlite:////absolute/fake.db` (as SQLAlchemy writes them; `?timeout=SECONDS`: how long to
     wait for a database another process holds locked, default 5); `redis://host:port/db` or
-    `unix:///path/redis.sock?db=0` (`?namespace=` one tenant's keys, `lease=`, `lock_ttl=`)."""
+    `unix:///path/redis.sock?db=0`, any node of a Redis Cluster (`?namespace=` one tenant's keys,
+    `lease=`)."""
     if url == "memory":
         return MemoryStore(journal_limit)
     parts = urlsplit(url)
@@ -53,6 +54,7 @@ def _redis(url: str, journal_limit: int) -> Store:
             f"store {url!r} needs redis-py: pip install 'mock-kling[redis]'"
         ) from None
     try:
+        # i20r's RedisStore gains add_clock_ms / raise_clock_ms (issue 20); the lead drops this
         return open_redis(url, request_limit=journal_limit)
     except ValueError as exc:
         raise StoreUrlError(f"bad store {url!r}: {exc}") from None

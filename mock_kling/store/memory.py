@@ -16,7 +16,9 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.tasks import TERMINAL, Step, Task
+from mock_kling.core.store import Change, Committed
+from mock_kling.core.tasks import Step, Task
+from mock_kling.store.grouped import commit_in_group
 
 
 @dataclass
@@ -38,6 +40,12 @@ class MemoryStore:
 
     def atomic(self) -> AbstractContextManager[object]:
         return self._lock
+
+    def commit(self, change: Change) -> Committed:
+        return commit_in_group(self, change)
+
+    def close(self) -> None:
+        """Nothing to let go of: the memory goes with the object."""
 
     def reset(self) -> None:
         with self._lock:
@@ -139,15 +147,14 @@ class MemoryStore:
         index = self._next_step.get(task.task_id)
         if index is None:
             return
-        if task.timeline[index - 1].status in TERMINAL:
+        if task.announced_end(index):
             del self._next_step[task.task_id]
             return
-        if index >= len(task.timeline):
+        at = task.announce_at(index)
+        if at is None:
             return  # stuck: a re-plan may give it more steps
         self._step_seq += 1
-        heapq.heappush(
-            self._steps, (task.timeline[index].at_ms, self._step_seq, task.task_id, index)
-        )
+        heapq.heappush(self._steps, (at, self._step_seq, task.task_id, index))
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -218,7 +225,18 @@ class MemoryStore:
         return self._clock_ms
 
     def set_clock_ms(self, now_ms: int) -> None:
-        self._clock_ms = now_ms
+        with self._lock:
+            self._clock_ms = now_ms
+
+    def add_clock_ms(self, delta_ms: int) -> int:
+        with self._lock:
+            self._clock_ms = (self._clock_ms or 0) + delta_ms
+            return self._clock_ms
+
+    def raise_clock_ms(self, to_ms: int) -> int:
+        with self._lock:
+            self._clock_ms = to_ms if self._clock_ms is None else max(self._clock_ms, to_ms)
+            return self._clock_ms
 
     # --- deliveries -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The SQLite Store: everything the fake remembers in one database file, durable across restarts
 and shared by the processes on a host that open it (each change is one transaction). Tasks are
 rows, paged newest first by their ordinal in the account; plans, rules, usage and journals are
-JSON (store/codec.py); the callback queue is in store/sqlite_deliveries.py."""
+JSON (store/codec.py); the callback queue is in store/sqlite/deliveries.py."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.tasks import TERMINAL, Step, Task, TaskRequest
+from mock_kling.core.store import Change, Committed
+from mock_kling.core.tasks import Step, Task, TaskRequest
 from mock_kling.store import codec
-from mock_kling.store.sqlite_db import TABLES, Database, Row
-from mock_kling.store.sqlite_deliveries import SqliteDeliveries
+from mock_kling.store.grouped import commit_in_group
+from mock_kling.store.sqlite.db import TABLES, Database, Row
+from mock_kling.store.sqlite.deliveries import SqliteDeliveries
 
 _DECODED = 4096  # recently read requests and plans, by their JSON text (a page re-read is cheap)
 _TASK = "SELECT task_id, account, created_at, video_id, request, plan FROM tasks"
@@ -34,6 +36,12 @@ def _request(text: str) -> TaskRequest:
 @lru_cache(maxsize=_DECODED)
 def _plan(text: str) -> tuple[tuple[Step, ...], Outcome]:
     return codec.plan_from(codec.loads(text))
+
+
+_ADD_CLOCK = """INSERT INTO meta (key, value) VALUES ('clock_ms', ?1)
+    ON CONFLICT (key) DO UPDATE SET value = value + ?1 RETURNING value"""
+_RAISE_CLOCK = """INSERT INTO meta (key, value) VALUES ('clock_ms', ?1)
+    ON CONFLICT (key) DO UPDATE SET value = max(value, ?1) RETURNING value"""
 
 
 class SqliteStore(SqliteDeliveries):
@@ -52,6 +60,9 @@ class SqliteStore(SqliteDeliveries):
 
     def atomic(self) -> AbstractContextManager[object]:
         return self._db.atomic()
+
+    def commit(self, change: Change) -> Committed:
+        return commit_in_group(self, change)
 
     def close(self) -> None:
         self._closed()
@@ -153,11 +164,11 @@ class SqliteStore(SqliteDeliveries):
     def _schedule_step(self, task: Task, index: int, current: Row | None) -> tuple[int, int] | None:
         """Make step `index` the task's next unannounced one (`current`: its steps row, when
         re-planned); forget a task whose end was announced. Returns its (at_ms, seq)."""
-        db, timeline = self._db, task.timeline
-        if timeline[index - 1].status in TERMINAL:
+        db = self._db
+        if task.announced_end(index):
             db.run("DELETE FROM steps WHERE task_id = ?", (task.task_id,))
             return None
-        at = timeline[index].at_ms if index < len(timeline) else None
+        at = task.announce_at(index)
         if current is not None and current[1] == at:
             return None if at is None else (at, current[2])  # unchanged: keeps its place
         seq = self._counter("step_seq")
@@ -277,6 +288,17 @@ class SqliteStore(SqliteDeliveries):
         return value
 
     def set_clock_ms(self, now_ms: int) -> None:
-        with self._db.atomic():
-            self._db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_ms', ?)",
-                         (now_ms,))  # fmt: skip
+        self._db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_ms', ?)", (now_ms,))
+
+    # One statement each: SQLite runs a statement atomically, in its own write transaction when
+    # none is open, so concurrent moves from threads and processes never lose one another's.
+    def add_clock_ms(self, delta_ms: int) -> int:
+        return self._clock_move(_ADD_CLOCK, delta_ms)
+
+    def raise_clock_ms(self, to_ms: int) -> int:
+        return self._clock_move(_RAISE_CLOCK, to_ms)
+
+    def _clock_move(self, sql: str, ms: int) -> int:
+        # all(), not one(): the statement must run to its end for its transaction to commit
+        ((value,),) = self._db.all(sql, (ms,))
+        return int(value)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from mock_kling.core.delivery import Delivery
 from mock_kling.store import codec
-from mock_kling.store.sqlite_db import Database
+from mock_kling.store.sqlite.db import Database
 
 LEASE_MS = 600_000  # longer than any send (attempt timeouts are seconds)
 _HEAD = "seq = (SELECT MIN(seq) FROM deliveries AS queue WHERE queue.task_id = d.task_id)"
