@@ -18,8 +18,8 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_kling.contract.schema_strategy import from_schema
-from mock_kling.contracts import bundle
+from mock_kling.apispec import bundle
+from mock_kling.contract.generate.schema_strategy import from_schema
 
 Generator = Callable[[dict[str, Any]], st.SearchStrategy[Any]]
 

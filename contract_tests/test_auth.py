@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_kling.contract.checks import AUTH_CODES, check_refused
+from mock_kling.contract.client.target import Target
+from mock_kling.contract.client.transport import Answer
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.target import Target
-from mock_kling.contract.transport import Answer
+from mock_kling.contract.scenarios.checks import AUTH_CODES, check_refused
 
 INVALID = frozenset({1000, 1002})
 

@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 
-from mock_kling.contract.api import submit
-from mock_kling.contract.deliveries import check_deliveries, wait_for_deliveries
-from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.client.api import submit
+from mock_kling.contract.client.local_server import Delivery
+from mock_kling.contract.client.polling import follow_to_end
+from mock_kling.contract.generate.strategies import BENIGN_PROMPTS, external_id, minimal_body
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.local_server import Delivery
-from mock_kling.contract.polling import follow_to_end
-from mock_kling.contract.strategies import BENIGN_PROMPTS, external_id, minimal_body
+from mock_kling.contract.scenarios.deliveries import check_deliveries, wait_for_deliveries
+from mock_kling.contract.scenarios.history import TaskHistory
 
 _SHOWN_HEADERS = ("Content-Type", "User-Agent")
 

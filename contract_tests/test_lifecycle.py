@@ -7,7 +7,7 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.lifecycle import MAX_TASKS, lifecycle_machine
+from mock_kling.contract.scenarios.lifecycle import MAX_TASKS, lifecycle_machine
 
 
 @pytest.mark.cost(MAX_TASKS)

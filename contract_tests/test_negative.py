@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from mock_kling.contract.api import send_probe
-from mock_kling.contract.checks import check_refused
+from mock_kling.apispec import derived
+from mock_kling.contract.client.api import send_probe
+from mock_kling.contract.generate.mutations import MUTATIONS, Mutation, named
+from mock_kling.contract.generate.strategies import create_requests, minimal_body
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.mutations import MUTATIONS, Mutation, named
-from mock_kling.contract.strategies import create_requests, minimal_body
-from mock_kling.contracts import derived
+from mock_kling.contract.scenarios.checks import check_refused
 
-# Which open question (mock_kling.contract.questions) a refusal of the rule answers.
+# Which open question (mock_kling.contract.scenarios.questions) a refusal of the rule answers.
 QUESTION_OF = {
     "duration-number": "q7",
     "model_name-unknown": "q7",

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from mock_kling.contract.checks import ContractViolation, check_answer
+from mock_kling.contract.client.options import in_process_target
+from mock_kling.contract.client.target import Target
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.masking import mask
-from mock_kling.contract.options import in_process_target
-from mock_kling.contract.probes import PROBES, Exchange, Probe, facts, summary
-from mock_kling.contract.target import Target
+from mock_kling.contract.reporting.masking import mask
+from mock_kling.contract.scenarios.checks import ContractViolation, check_answer
+from mock_kling.contract.scenarios.probes import PROBES, Exchange, Probe, facts, summary
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from mock_kling.contract.api import query_task, send_create
-from mock_kling.contract.checks import check_accepted
-from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.client.api import query_task, send_create
+from mock_kling.contract.generate.strategies import create_requests
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.strategies import create_requests
+from mock_kling.contract.scenarios.checks import check_accepted
+from mock_kling.contract.scenarios.history import TaskHistory
 
 
 @pytest.mark.cost(100)

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_kling.contract.api import check_ok, list_tasks, send_list, send_query
-from mock_kling.contract.checks import (
+from mock_kling.contract.client.api import check_ok, list_tasks, send_list, send_query
+from mock_kling.contract.kit import Kit
+from mock_kling.contract.scenarios.checks import (
     PARAMETER_CODES,
     UNKNOWN_RESOURCE_CODES,
     ContractViolation,
     check_refused,
 )
-from mock_kling.contract.kit import Kit
 
 pytestmark = pytest.mark.cost(0)
 

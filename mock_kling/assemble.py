@@ -4,9 +4,9 @@ benchmarks) builds it here."""
 
 from __future__ import annotations
 
+from mock_kling.apispec import derived
 from mock_kling.callbacks.runner import ThreadRunner
 from mock_kling.callbacks.sender import http_post
-from mock_kling.contracts import derived
 from mock_kling.core.backend import Backend
 from mock_kling.core.clock import Clock, ManualClock, StoreClock, SystemClock
 from mock_kling.core.config import Config

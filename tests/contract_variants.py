@@ -18,8 +18,8 @@ from werkzeug.wrappers import Request, Response
 
 from mock_kling.assemble import build_backend
 from mock_kling.callbacks.sender import http_post
-from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.options import fake_app
+from mock_kling.contract.client.credentials import Credentials
+from mock_kling.contract.client.options import fake_app
 from mock_kling.core.clock import ManualClock, SystemClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, Config
 from mock_kling.http.app import backend_of, create_app

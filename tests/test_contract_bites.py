@@ -19,12 +19,12 @@ from contract_tests import (
     test_positive,
     test_responses,
 )
-from mock_kling.contract import hypothesis_profiles as profiles
-from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.client.local_server import LocalServer
+from mock_kling.contract.client.options import in_process_target
+from mock_kling.contract.generate import hypothesis_profiles as profiles
+from mock_kling.contract.generate.mutations import MUTATIONS
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.local_server import LocalServer
-from mock_kling.contract.mutations import MUTATIONS
-from mock_kling.contract.options import in_process_target
+from mock_kling.contract.scenarios.checks import ContractViolation
 from mock_kling.http.app import backend_of
 
 from . import contract_variants as variants

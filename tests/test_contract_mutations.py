@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mock_kling.contract import mutations
-from mock_kling.contract.strategies import minimal_body
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
+from mock_kling.contract.generate import mutations
+from mock_kling.contract.generate.strategies import minimal_body
 from mock_kling.core.profiles import PROFILES
 
 

@@ -16,9 +16,9 @@ PLUGIN = ("-p", "mock_kling.contract.plugin", "-p", "no:cacheprovider")
 USER_TESTS = """
 import pytest
 
-from mock_kling.contract.api import send_create, submit
-from mock_kling.contract.checks import AUTH_CODES, check_accepted, check_refused
-from mock_kling.contract.strategies import minimal_body
+from mock_kling.contract.client.api import send_create, submit
+from mock_kling.contract.scenarios.checks import AUTH_CODES, check_accepted, check_refused
+from mock_kling.contract.generate.strategies import minimal_body
 
 
 @pytest.mark.cost(2)

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.options import check_base_url, check_prefix
-from mock_kling.contract.routes import NotRun
-from mock_kling.contract.target import Target
-from mock_kling.contract.transport import WsgiTransport
+from mock_kling.contract.client.credentials import Credentials
+from mock_kling.contract.client.options import check_base_url, check_prefix
+from mock_kling.contract.client.routes import NotRun
+from mock_kling.contract.client.target import Target
+from mock_kling.contract.client.transport import WsgiTransport
 
 CREATE = "/videos/multi-image2video"
 Answer = tuple[int, str, Any]

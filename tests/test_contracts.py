@@ -15,8 +15,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from mock_kling import contracts
-from mock_kling.contract.schema_strategy import from_schema
-from mock_kling.contracts import tables
+from mock_kling.apispec import tables
+from mock_kling.contract.generate.schema_strategy import from_schema
 
 DRAFT7_URI = "http://json-schema.org/draft-07/schema#"
 REQUEST_ID = "9984d27b-a408-4073-ae28-17ca6a13622d"  # spec 9.3, the official 1303 example
@@ -490,8 +490,8 @@ def test_a_mode_added_to_the_schema_alone_is_a_clear_error_not_a_500() -> None:
     """Bug: `mode` "ultra" in the create contract but not in the core's MODES answered 500/5000
     (KeyError) on every submit with it. Now loading the contract names the missing entry, and a
     submit with a contract that slipped past the check is refused with 400/1201."""
+    from mock_kling.apispec import bundle
     from mock_kling.callbacks.runner import ThreadRunner
-    from mock_kling.contracts import bundle
     from mock_kling.core.auth import Account
     from mock_kling.core.backend import Backend
     from mock_kling.core.errors import KlingError
@@ -530,7 +530,7 @@ def test_every_table_matches_its_schema(name: str) -> None:
 
 
 def test_profiles_edit_response_parts_by_title_not_position() -> None:
-    from mock_kling.contracts import derived
+    from mock_kling.apispec import derived
 
     schema = contracts.schema("create_response")
     schema["allOf"].reverse()  # a reordered schema still edits the right part

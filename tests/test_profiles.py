@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
 from mock_kling.core import profiles
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock

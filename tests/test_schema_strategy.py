@@ -1,4 +1,4 @@
-"""The contract generator (mock_kling.contract.schema_strategy): it knows every keyword the
+"""The contract generator (mock_kling.contract.generate.schema_strategy): it knows every keyword the
 bundled contracts use, every value it draws validates, and each choice a contract offers is
 reached."""
 
@@ -14,8 +14,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from mock_kling.contract.schema_strategy import ANNOTATIONS, SUPPORTED, from_schema, keywords
-from mock_kling.contracts import bundle, derived
+from mock_kling.apispec import bundle, derived
+from mock_kling.contract.generate.schema_strategy import (
+    ANNOTATIONS,
+    SUPPORTED,
+    from_schema,
+    keywords,
+)
 from mock_kling.core.profiles import PROFILES
 
 # Every schema the suite or the fake may generate from: the bundle, and each vendor's variants.

@@ -179,7 +179,7 @@ def test_openapi_documents_every_route_and_only_routes():
 
 
 def test_openapi_refuses_an_undescribed_kling_route():
-    from mock_kling.contracts.openapi import Route, openapi_document
+    from mock_kling.apispec.openapi import Route, openapi_document
 
     route = Route("/v1/videos/multi-image2video/<ref>/cancel", "post", "api_v1.cancel_task", "x")
     with pytest.raises(ValueError, match="no OpenAPI operation for Kling's route"):

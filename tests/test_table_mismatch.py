@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_kling.contracts import bundle
+from mock_kling.apispec import bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 

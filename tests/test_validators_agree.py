@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_kling.contract.mutations import mutations
-from mock_kling.contract.schema_strategy import from_schema
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
+from mock_kling.contract.generate.mutations import mutations
+from mock_kling.contract.generate.schema_strategy import from_schema
 from mock_kling.core.profiles import PROFILES
 
 # Characters where regex dialects and string models part: line ends Python's `$` accepts,

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
+from mock_kling.apispec import bundle
 from mock_kling.assemble import build_backend, make_clock
 from mock_kling.cli.options import serve_options
-from mock_kling.contracts import bundle
 from mock_kling.core.auth import make_token
 from mock_kling.core.calibration import Calibration
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config

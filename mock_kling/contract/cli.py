@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mock_kling.contract.target import INTERFACE_ENV
+from mock_kling.contract.client.target import INTERFACE_ENV
 from mock_kling.core.profiles import PROFILES
 
 PLUGIN = "mock_kling.contract.plugin"

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 from hypothesis import settings as Settings
 
-from mock_kling.contract.first_failure import FirstFailure
-from mock_kling.contract.local_server import LocalServer
-from mock_kling.contract.report import Recorder
-from mock_kling.contract.target import Target
+from mock_kling.contract.client.local_server import LocalServer
+from mock_kling.contract.client.target import Target
+from mock_kling.contract.generate.first_failure import FirstFailure
+from mock_kling.contract.reporting.report import Recorder
 
 if TYPE_CHECKING:  # strategies import hypothesis-jsonschema, too slow for conftest import time
-    from mock_kling.contract.strategies import RequestShape
+    from mock_kling.contract.generate.strategies import RequestShape
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Kit:
 
     def shape(self) -> RequestShape:
         """What generated requests may use on this target."""
-        from mock_kling.contract.strategies import RequestShape
+        from mock_kling.contract.generate.strategies import RequestShape
 
         fetches = not self.target.is_fake  # a real API downloads image URLs; the fake does not
         image_url = self.local.image_url if not fetches or self.local.public_url else None

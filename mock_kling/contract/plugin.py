@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 
-from mock_kling.contract import hypothesis_profiles as profiles
-from mock_kling.contract.budget import BudgetExhausted
-from mock_kling.contract.checks import ContractViolation
-from mock_kling.contract.findings import wire_findings
+from mock_kling.contract.client.budget import BudgetExhausted
+from mock_kling.contract.client.local_server import LocalServer
+from mock_kling.contract.client.options import add_options, build_target, value
+from mock_kling.contract.client.routes import NotRun
+from mock_kling.contract.client.target import Target
+from mock_kling.contract.generate import hypothesis_profiles as profiles
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.local_server import LocalServer
-from mock_kling.contract.options import add_options, build_target, value
-from mock_kling.contract.report import FINDING, Recorder, Report
-from mock_kling.contract.routes import NotRun
-from mock_kling.contract.target import Target
+from mock_kling.contract.reporting.findings import wire_findings
+from mock_kling.contract.reporting.report import FINDING, Recorder, Report
+from mock_kling.contract.scenarios.checks import ContractViolation
 
 CHECK = "kling_check"  # the keyword that marks a check, in its item and in its reports
 _SESSION = "kling-contract-session"

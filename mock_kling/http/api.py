@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 
-from mock_kling.contracts.rules import parse_paging
+from mock_kling.apispec.rules import parse_paging
 from mock_kling.core import wire
 from mock_kling.core.errors import KlingError
 from mock_kling.core.faults import Fault

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from mock_kling.contracts import bundle as contracts
-from mock_kling.contracts.openapi import Route, openapi_document
+from mock_kling.apispec import bundle as contracts
+from mock_kling.apispec.openapi import Route, openapi_document
 from mock_kling.core import wire
 from mock_kling.core.delivery import CallbackFault
 from mock_kling.core.errors import KlingError

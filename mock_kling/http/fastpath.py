@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mock_kling.contracts.rules import parse_paging
+from mock_kling.apispec.rules import parse_paging
 from mock_kling.core import wire
 from mock_kling.core.auth import Account
 from mock_kling.core.backend import Backend

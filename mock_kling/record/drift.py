@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_kling.contract.masking import mask
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
+from mock_kling.contract.reporting.masking import mask
 from mock_kling.core.config import Config
 from mock_kling.core.tasks import FAILED, PROCESSING, SUBMITTED, SUCCEED
 from mock_kling.record.cassette import Interaction

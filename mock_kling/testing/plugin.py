@@ -115,7 +115,7 @@ def kling_receiver() -> Iterator[CallbackReceiver]:
 def _refuse_disagreement() -> None:
     """A fake whose contracts and tables disagree is not started: the test fails with the one
     line `mock-kling serve` prints, instead of every request answering 500."""
-    from mock_kling.contracts.bundle import disagreement
+    from mock_kling.apispec.bundle import disagreement
 
     problem = disagreement()
     if problem is not None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from mock_kling.contract.budget import BudgetExhausted
-from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.client.budget import BudgetExhausted
+from mock_kling.contract.scenarios.checks import ContractViolation
 
 
 class FirstFailure:

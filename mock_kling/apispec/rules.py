@@ -7,7 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from mock_kling.contracts import bundle
+from mock_kling.apispec import bundle
 from mock_kling.core import requests
 
 

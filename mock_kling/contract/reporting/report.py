@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mock_kling.contract.findings import line, merge
-from mock_kling.contract.questions import QUESTIONS
+from mock_kling.contract.reporting.findings import line, merge
+from mock_kling.contract.scenarios.questions import QUESTIONS
 
 if TYPE_CHECKING:  # the report reads pytest's reports; it needs no pytest to run
     import pytest

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mock_kling.contract.checks import PARAMETER_CODES, UNKNOWN_RESOURCE_CODES
-from mock_kling.contract.images import GIF_1PX, b64, png_b64
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
+from mock_kling.contract.generate.images import GIF_1PX, b64, png_b64
+from mock_kling.contract.scenarios.checks import PARAMETER_CODES, UNKNOWN_RESOURCE_CODES
 
 Body = dict[str, Any]
 

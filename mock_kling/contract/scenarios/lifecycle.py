@@ -14,15 +14,15 @@ from typing import Any, TypeVar, cast
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from mock_kling.contract.api import list_tasks, query_task, submit
-from mock_kling.contract.checks import ContractViolation
-from mock_kling.contract.deliveries import check_deliveries, wait_for_deliveries
-from mock_kling.contract.first_failure import FirstFailure
-from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.client.api import list_tasks, query_task, submit
+from mock_kling.contract.client.polling import follow_to_end, look
+from mock_kling.contract.generate.first_failure import FirstFailure
+from mock_kling.contract.generate.strategies import BENIGN_PROMPTS, external_id, minimal_body
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.masking import mask_urls
-from mock_kling.contract.polling import follow_to_end, look
-from mock_kling.contract.strategies import BENIGN_PROMPTS, external_id, minimal_body
+from mock_kling.contract.reporting.masking import mask_urls
+from mock_kling.contract.scenarios.checks import ContractViolation
+from mock_kling.contract.scenarios.deliveries import check_deliveries, wait_for_deliveries
+from mock_kling.contract.scenarios.history import TaskHistory
 
 MAX_TASKS = 6
 PAGE_WINDOW = 40  # tasks compared between small pages and one big page

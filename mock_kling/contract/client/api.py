@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from mock_kling.contract.checks import ContractViolation, check_accepted, check_answer
-from mock_kling.contract.target import Target
-from mock_kling.contract.transport import Answer
+from mock_kling.contract.client.target import Target
+from mock_kling.contract.client.transport import Answer
+from mock_kling.contract.scenarios.checks import ContractViolation, check_accepted, check_answer
 
 
 def send_create(

@@ -7,10 +7,10 @@ import threading
 import time
 from collections.abc import Collection, Iterable
 
-from mock_kling.contract.api import query_task
-from mock_kling.contract.checks import ContractViolation
-from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.client.api import query_task
 from mock_kling.contract.kit import Kit
+from mock_kling.contract.scenarios.checks import ContractViolation
+from mock_kling.contract.scenarios.history import TaskHistory
 
 FAKE_STEP_S = 30.0
 FAKE_LIMIT_S = 3600.0

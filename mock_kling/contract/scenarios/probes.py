@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mock_kling.contract.api import send_create, send_list, send_probe, send_query, submit
-from mock_kling.contract.history import TaskHistory
+from mock_kling.contract.client.api import send_create, send_list, send_probe, send_query, submit
+from mock_kling.contract.client.polling import follow_to_end
+from mock_kling.contract.client.transport import Answer
+from mock_kling.contract.generate.strategies import BENIGN_PROMPTS, external_id, minimal_body
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.polling import follow_to_end
-from mock_kling.contract.strategies import BENIGN_PROMPTS, external_id, minimal_body
-from mock_kling.contract.transport import Answer
+from mock_kling.contract.scenarios.history import TaskHistory
 
 
 @dataclass(frozen=True)

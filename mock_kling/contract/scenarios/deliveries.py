@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import itertools
 
-from mock_kling.contract.checks import ContractViolation, check_conforms
-from mock_kling.contract.findings import Finding
-from mock_kling.contract.history import RANK, TERMINAL, TaskHistory
+from mock_kling.contract.client.local_server import Delivery
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.local_server import Delivery
+from mock_kling.contract.reporting.findings import Finding
+from mock_kling.contract.scenarios.checks import ContractViolation, check_conforms
+from mock_kling.contract.scenarios.history import RANK, TERMINAL, TaskHistory
 
 
 def wait_for_deliveries(kit: Kit, task: TaskHistory) -> list[Delivery]:

@@ -12,9 +12,9 @@ from typing import Any, cast
 
 from hypothesis import strategies as st
 
-from mock_kling.contract.images import b64, image_bytes, png_b64
-from mock_kling.contract.schema_strategy import from_schema
-from mock_kling.contracts import derived
+from mock_kling.apispec import derived
+from mock_kling.contract.generate.images import b64, image_bytes, png_b64
+from mock_kling.contract.generate.schema_strategy import from_schema
 
 MIN_SIDE, MAX_SIDE, MAX_RATIO = 300, 1000, 2.5
 # Fields the suite draws itself rather than from the schema.

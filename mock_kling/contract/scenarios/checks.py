@@ -8,14 +8,14 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, relevance
 
-from mock_kling.contract.findings import (
+from mock_kling.apispec import derived
+from mock_kling.contract.client.transport import Answer
+from mock_kling.contract.reporting.findings import (
     Finding,
     media_finding,
     schema_finding,
     status_finding,
 )
-from mock_kling.contract.transport import Answer
-from mock_kling.contracts import derived
 from mock_kling.core.errors import SERVICE_CODES
 
 CONTRACT_OF = {"create": "create_response", "query": "query_response", "list": "list_response"}

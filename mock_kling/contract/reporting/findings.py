@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from mock_kling.contract.transport import Answer, Meter
+from mock_kling.contract.client.transport import Answer, Meter
 
 ENVELOPE = "application/json {code, message, request_id}"
 ANSWER_OF = {

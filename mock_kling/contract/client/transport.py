@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import requests
 from werkzeug.test import Client
 
-from mock_kling.contract.budget import SubmitBudget
+from mock_kling.contract.client.budget import SubmitBudget
 
 
 @dataclass(frozen=True)

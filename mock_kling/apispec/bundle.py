@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from mock_kling.contracts import tables
+from mock_kling.apispec import tables
 
 if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up
     import jsonschema

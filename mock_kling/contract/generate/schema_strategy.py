@@ -12,7 +12,7 @@ measured (issue 21; figures in docs/drafts/issue-21-generation.md):
   Schemathesis brings a dozen packages (rich, anyio, werkzeug, ...) into the small `contract`
   extra;
 - this module: the contracts are draft-07, bundled (no `$ref` left, see
-  `mock_kling.contracts.bundle`), not recursive, and use 20 keywords. A generator for exactly
+  `mock_kling.apispec.bundle`), not recursive, and use 20 keywords. A generator for exactly
   those keywords, on Hypothesis' public strategies only, is about 250 lines and works from
   Hypothesis 6.100 to the newest. A keyword it does not know is an error when the strategy is
   built (never a value the contract refuses), and the tests walk every bundled schema for one.

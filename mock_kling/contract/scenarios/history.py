@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_kling.contract.checks import ContractViolation
+from mock_kling.contract.scenarios.checks import ContractViolation
 
 RANK = {"submitted": 0, "processing": 1, "succeed": 2, "failed": 2}
 TERMINAL = frozenset({"succeed", "failed"})

@@ -7,8 +7,8 @@ from __future__ import annotations
 import unittest
 from dataclasses import dataclass
 
-from mock_kling.contract.findings import Finding
-from mock_kling.contract.transport import Answer
+from mock_kling.contract.client.transport import Answer
+from mock_kling.contract.reporting.findings import Finding
 
 # Each endpoint the suite can need, and what it is called in reports.
 ENDPOINTS = {

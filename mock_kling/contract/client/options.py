@@ -12,10 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from mock_kling.contract.budget import SubmitBudget
-from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.target import API_PATH, INTERFACE_ENV, PREFIXES, Target
-from mock_kling.contract.transport import HttpTransport, Transport, WsgiTransport
+from mock_kling.contract.client.budget import SubmitBudget
+from mock_kling.contract.client.credentials import Credentials
+from mock_kling.contract.client.target import API_PATH, INTERFACE_ENV, PREFIXES, Target
+from mock_kling.contract.client.transport import HttpTransport, Transport, WsgiTransport
 from mock_kling.core import profiles
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import DEV_ACCESS_KEY, DEV_API_KEY, DEV_SECRET_KEY, Config

@@ -7,8 +7,8 @@ import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from mock_kling.contracts import bundle as contracts
-from mock_kling.contracts import tables
+from mock_kling.apispec import bundle as contracts
+from mock_kling.apispec import tables
 from mock_kling.core.profiles import Profile, get
 
 if TYPE_CHECKING:  # jsonschema loads on first use, not at start-up

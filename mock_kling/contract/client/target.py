@@ -8,10 +8,10 @@ import json as jsonlib
 import time
 from typing import Any
 
-from mock_kling.contract.budget import SubmitBudget
-from mock_kling.contract.credentials import Credentials
-from mock_kling.contract.routes import UNKNOWN_EXTERNAL_ID, UNKNOWN_TASK_ID, Route, Routes
-from mock_kling.contract.transport import Answer, Meter, Transport
+from mock_kling.contract.client.budget import SubmitBudget
+from mock_kling.contract.client.credentials import Credentials
+from mock_kling.contract.client.routes import UNKNOWN_EXTERNAL_ID, UNKNOWN_TASK_ID, Route, Routes
+from mock_kling.contract.client.transport import Answer, Meter, Transport
 
 API_PATH = "/videos/multi-image2video"
 PREFIXES = ("/v1", "/kling/v1")

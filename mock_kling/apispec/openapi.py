@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mock_kling.contracts import bundle as contracts
-from mock_kling.contracts import derived
+from mock_kling.apispec import bundle as contracts
+from mock_kling.apispec import derived
 from mock_kling.core import profiles
 from mock_kling.core.requests import KEPT_TEXT_LIMITS
 from mock_kling.core.version import __version__

@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mock_kling.contract.api import send_create, send_list, send_query
-from mock_kling.contract.checks import ContractViolation, check_accepted, schema_findings
-from mock_kling.contract.findings import Finding, age
+from mock_kling.contract.client.api import send_create, send_list, send_query
+from mock_kling.contract.client.transport import Answer
+from mock_kling.contract.generate.strategies import BENIGN_PROMPTS, external_id, minimal_body
 from mock_kling.contract.kit import Kit
-from mock_kling.contract.strategies import BENIGN_PROMPTS, external_id, minimal_body
-from mock_kling.contract.transport import Answer
+from mock_kling.contract.reporting.findings import Finding, age
+from mock_kling.contract.scenarios.checks import ContractViolation, check_accepted, schema_findings
 
 CLOCK_SKEW_S = 600.0  # created_at further than this from the submit's time is a finding
 FAKE_STEP_S = 30.0
