@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.assemble import build_backend
 from mock_kling.core.auth import make_token
 from mock_kling.core.backend import Backend
@@ -56,7 +56,7 @@ def assert_conforms(method: str, path: str, status: int, body: Any) -> None:
     name = contract_for(method, path, status)
     if name is None:
         return
-    errors = [e.message for e in contracts.validator(name).iter_errors(body)]
+    errors = [e.message for e in apispec.validator(name).iter_errors(body)]
     assert not errors, f"{method} {path} -> {status} breaks {name}: {errors}"
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.core.backend import Backend
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import Config
@@ -244,7 +244,7 @@ def test_callback_url_rule_is_the_same_in_every_regex_dialect(
     import jsonschema
     import jsonschema_rs
 
-    schema = contracts.schema("create_request")["properties"]["callback_url"]
+    schema = apispec.schema("create_request")["properties"]["callback_url"]
     python_ok = jsonschema.Draft7Validator(schema).is_valid(url)
     assert jsonschema_rs.Draft7Validator(schema).is_valid(url) == python_ok
     answer = client.post(API_PATH, json=valid_body(callback_url=url), headers=auth)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.assemble import build_backend
 from mock_kling.core.auth import make_token
 from mock_kling.core.clock import ManualClock, SystemClock
@@ -56,7 +56,7 @@ def test_every_status_change_is_posted_in_order(
         assert delivery.headers["Content-Type"] == "application/json"
         assert delivery.body["task_id"] == task_id
         assert delivery.body["task_info"] == {"external_task_id": "cb-1"}
-        contracts.validator("callback").validate(delivery.body)
+        apispec.validator("callback").validate(delivery.body)
     assert "code" not in deliveries[0].body  # the bare task object, not an envelope
     video = deliveries[-1].body["task_result"]["videos"][0]
     assert video["url"].startswith("http://localhost/__mock__/media/")
@@ -70,7 +70,7 @@ def test_failed_task_callback_carries_the_reason(
     _advance(client, 5)
     last = receiver.deliveries[-1].body
     assert (last["task_status"], last["task_status_msg"]) == ("failed", "Image pixel is invalid")
-    contracts.validator("callback").validate(last)
+    apispec.validator("callback").validate(last)
 
 
 def test_retries_after_500_keep_status_order(

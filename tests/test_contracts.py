@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.apispec import tables
 from mock_kling.contract.generate.schema_strategy import from_schema
 
@@ -157,12 +157,12 @@ def all_errors(errors: Any) -> Iterator[ValidationError]:
 
 
 def assert_valid(name: str, instance: Any) -> None:
-    errors = [e.message for e in contracts.validator(name).iter_errors(instance)]
+    errors = [e.message for e in apispec.validator(name).iter_errors(instance)]
     assert errors == [], f"{name}: {errors}"
 
 
 def assert_rejected(name: str, instance: Any, keyword: str) -> None:
-    errors = list(all_errors(contracts.validator(name).iter_errors(instance)))
+    errors = list(all_errors(apispec.validator(name).iter_errors(instance)))
     assert errors, f"{name} accepted an instance it must reject"
     keywords = {e.validator for e in errors}
     assert keyword in keywords, f"{name}: expected a {keyword!r} error, got {keywords}"
@@ -182,17 +182,17 @@ def walk(node: Any) -> Iterator[tuple[str, Any]]:
 
 
 def test_schema_folder_holds_exactly_the_known_files() -> None:
-    folder = contracts.schema_dir()
+    folder = apispec.schema_dir()
     files = {entry.name for entry in folder.iterdir() if entry.name.endswith(".json")}
     files |= {
         f"control/{e.name}" for e in (folder / "control").iterdir() if e.name.endswith(".json")
     }
-    assert files == {f"{name}.json" for name in contracts.SCHEMA_NAMES}
+    assert files == {f"{name}.json" for name in apispec.SCHEMA_NAMES}
 
 
-@pytest.mark.parametrize("name", contracts.SCHEMA_NAMES)
+@pytest.mark.parametrize("name", apispec.SCHEMA_NAMES)
 def test_schema_file_is_valid_draft7(name: str) -> None:
-    raw = json.loads((contracts.schema_dir() / f"{name}.json").read_text(encoding="utf-8"))
+    raw = json.loads((apispec.schema_dir() / f"{name}.json").read_text(encoding="utf-8"))
     assert raw["$schema"] == DRAFT7_URI
     assert raw["$id"] == f"https://mock-kling.dev/schemas/{name}.json"
     assert raw["title"]
@@ -203,34 +203,34 @@ def test_schema_file_is_valid_draft7(name: str) -> None:
             assert set(value) == {"$ref"}, f"$ref with siblings in {name}.json: {value}"
 
 
-@pytest.mark.parametrize("name", contracts.SCHEMA_NAMES)
+@pytest.mark.parametrize("name", apispec.SCHEMA_NAMES)
 def test_bundled_schema_is_valid_draft7_without_refs(name: str) -> None:
-    bundled = contracts.schema(name)
+    bundled = apispec.schema(name)
     jsonschema.Draft7Validator.check_schema(bundled)
     assert "$ref" not in {key for key, _ in walk(bundled)}
     assert bundled["$schema"] == DRAFT7_URI
 
 
 def test_schema_returns_a_private_copy_and_validator_is_cached() -> None:
-    first = contracts.schema("create_request")
+    first = apispec.schema("create_request")
     first["properties"].clear()
-    assert contracts.schema("create_request")["properties"]
-    assert contracts.validator("task") is contracts.validator("task")
+    assert apispec.schema("create_request")["properties"]
+    assert apispec.validator("task") is apispec.validator("task")
     assert_valid("create_request", OFFICIAL_CREATE_REQUEST)
 
 
 def test_unknown_schema_name_is_a_key_error_listing_the_known_ones() -> None:
     with pytest.raises(KeyError, match="create_request"):
-        contracts.schema("nope")
+        apispec.schema("nope")
     with pytest.raises(KeyError, match="known schemas"):
-        contracts.validator("nope")
+        apispec.validator("nope")
 
 
 def test_bundling_agrees_with_ref_resolution() -> None:
     """The bundled schemas judge like the raw files resolved through a $ref registry."""
     raws = {
-        name: json.loads((contracts.schema_dir() / f"{name}.json").read_text(encoding="utf-8"))
-        for name in contracts.SCHEMA_NAMES
+        name: json.loads((apispec.schema_dir() / f"{name}.json").read_text(encoding="utf-8"))
+        for name in apispec.SCHEMA_NAMES
     }
     registry: Registry[Any] = Registry().with_resources(
         (raw["$id"], Resource.from_contents(raw, default_specification=DRAFT7))
@@ -251,7 +251,7 @@ def test_bundling_agrees_with_ref_resolution() -> None:
     ]
     for name, instance in cases:
         raw_verdict = jsonschema.Draft7Validator(raws[name], registry=registry).is_valid(instance)
-        assert contracts.validator(name).is_valid(instance) == raw_verdict, name
+        assert apispec.validator(name).is_valid(instance) == raw_verdict, name
 
 
 # --- examples from the spec validate ----------------------------------------------------------
@@ -478,7 +478,7 @@ def test_callback_near_misses_are_rejected() -> None:
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(from_schema(contracts.schema("create_request")))
+@given(from_schema(apispec.schema("create_request")))
 def test_generated_create_requests_validate(body: Any) -> None:
     assert_valid("create_request", body)
 
@@ -526,13 +526,13 @@ def test_a_mode_added_to_the_schema_alone_is_a_clear_error_not_a_500() -> None:
     ],
 )
 def test_every_table_matches_its_schema(name: str) -> None:
-    tables.check(name, contracts.schema(name))  # would raise naming the value
+    tables.check(name, apispec.schema(name))  # would raise naming the value
 
 
 def test_profiles_edit_response_parts_by_title_not_position() -> None:
     from mock_kling.apispec import derived
 
-    schema = contracts.schema("create_response")
+    schema = apispec.schema("create_response")
     schema["allOf"].reverse()  # a reordered schema still edits the right part
     assert derived.part(schema, "envelope")["required"][:3] == ["code", "message", "request_id"]
     assert "data" in derived.part(schema, "data")["properties"]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.errors import SERVICE_CODES, KlingError
 from mock_kling.core.ids import IdSource, version_4
@@ -101,7 +101,7 @@ def test_image_rules(value: str, rule: str):
 
 def test_error_table_matches_the_error_contract():
     error_codes = {code for code in SERVICE_CODES if code != 0}
-    enum = set(contracts.schema("common")["definitions"]["error_code"]["enum"])
+    enum = set(apispec.schema("common")["definitions"]["error_code"]["enum"])
     assert enum == error_codes
     assert KlingError(1303, "x").http_status == 429
     assert KlingError(1202, "x").http_status == 404

@@ -47,7 +47,7 @@ def _names(specs: list[str]) -> set[str]:
 def _third_party_imports(*folders: Path) -> set[str]:
     names: set[str] = set()
     for folder in folders:
-        for path in folder.glob("*.py"):
+        for path in folder.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
                     names |= {alias.name.partition(".")[0] for alias in node.names}

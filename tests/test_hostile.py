@@ -36,7 +36,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import MAX_BODY_BYTES, Config
 from mock_kling.http.app import backend_of, create_app
@@ -105,9 +105,9 @@ def check_answer(case: Case, where: str, status: int, content_type: str, raw: by
     assert (status, body.get("code")) == (case.status, case.code), f"{where}: {status} {body}"
     assert case.message in body["message"], f"{where}: {body['message'][:300]}"
     if status >= 400:
-        contracts.validator("error_response").validate(body)
+        apispec.validator("error_response").validate(body)
     else:
-        contracts.validator("create_response").validate(body)
+        apispec.validator("create_response").validate(body)
 
 
 # --- in process: every case on every route it targets -------------------------------------------

@@ -49,9 +49,9 @@ def test_wheel_carries_schemas_typing_marker_and_command(wheel: Path):
 def test_installed_package_loads_contracts_from_inside_itself(wheel: Path, tmp_path: Path):
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     script = (
-        "from mock_kling import contracts; "
-        "print(contracts.schema_dir()); "
-        "print(sorted(contracts.schema('create_request')['required']))"
+        "from mock_kling import apispec; "
+        "print(apispec.schema_dir()); "
+        "print(sorted(apispec.schema('create_request')['required']))"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     result = subprocess.run(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from mock_kling import contracts
+from mock_kling import apispec
 from mock_kling.core.clock import ManualClock
 from mock_kling.core.config import Config
 from mock_kling.core.faults import ENDPOINTS
@@ -81,7 +81,7 @@ def test_limits_and_faults(server: Server):
         1303,
         "parallel task over resource pack limit",
     )
-    contracts.validator("error_response").validate(refused.json())
+    apispec.validator("error_response").validate(refused.json())
     control(server, "POST", "/faults", {"endpoint": "list", "code": 5002, "times": 1})
     answer = requests.get(server.url + PATH, headers=HEADERS, timeout=10)
     assert (answer.status_code, answer.json()["code"]) == (504, 5002)
@@ -153,7 +153,7 @@ def test_every_limit_code_over_http(server: Server, limits: dict[str, Any], stat
     control(server, "POST", f"/accounts/{API_KEY}/limits", limits)
     refused = submit(server)
     assert (refused.status_code, refused.json()["code"]) == (status, code)
-    contracts.validator("error_response").validate(refused.json())
+    apispec.validator("error_response").validate(refused.json())
 
 
 def _documented(app: Any) -> set[tuple[str, str]]:
