@@ -22,17 +22,17 @@ _OPEN: set[str] = set()  # the claim names of the stores open in this process
 
 
 class SqliteDeliveries:
-    """Mixed into SqliteStore, which sets `_db`."""
+    """The delivery queue in `db`: a part of SqliteStore, which hands its DeliveryStore calls
+    on to it."""
 
-    _db: Database
-
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._me = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._claims = itertools.count(1)  # a claim's token is "<me>#<n>"
         _OPEN.add(self._me)
         self._free_dead_claims()
 
-    def _closed(self) -> None:
+    def close(self) -> None:
         _OPEN.discard(self._me)
 
     def next_delivery_seq(self) -> int:

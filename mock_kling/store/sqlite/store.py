@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 
 from mock_kling.core.attempts import Attempt
-from mock_kling.core.delivery import CallbackFault
+from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
@@ -44,7 +44,7 @@ _RAISE_CLOCK = """INSERT INTO meta (key, value) VALUES ('clock_ms', ?1)
     ON CONFLICT (key) DO UPDATE SET value = max(value, ?1) RETURNING value"""
 
 
-class SqliteStore(SqliteDeliveries):
+class SqliteStore:
     """A Store in the SQLite file at `path` (created when missing)."""
 
     shared = True
@@ -56,7 +56,7 @@ class SqliteStore(SqliteDeliveries):
         self.url = url or f"sqlite:///{path}"
         self._db = Database(path, self.url, busy_timeout)
         self._request_limit, self._attempt_limit = request_limit, attempt_limit
-        super().__init__()
+        self._queue = SqliteDeliveries(self._db)
 
     def atomic(self) -> AbstractContextManager[object]:
         return self._db.atomic()
@@ -65,7 +65,7 @@ class SqliteStore(SqliteDeliveries):
         return commit_in_group(self, change)
 
     def close(self) -> None:
-        self._closed()
+        self._queue.close()
         self._db.close()
 
     def reset(self) -> None:
@@ -302,3 +302,32 @@ class SqliteStore(SqliteDeliveries):
         # all(), not one(): the statement must run to its end for its transaction to commit
         ((value,),) = self._db.all(sql, (ms,))
         return int(value)
+
+    # --- pending callback deliveries: the queue, a part of its own (deliveries.py) -------------
+
+    def next_delivery_seq(self) -> int:
+        return self._queue.next_delivery_seq()
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        self._queue.add_delivery(delivery)
+
+    def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
+        return self._queue.claim_due(now_ms, limit)
+
+    def put_back(self, delivery: Delivery) -> bool:
+        return self._queue.put_back(delivery)
+
+    def finish(self, delivery: Delivery) -> bool:
+        return self._queue.finish(delivery)
+
+    def cancel_deliveries(self, task_id: str, after_ms: int) -> None:
+        self._queue.cancel_deliveries(task_id, after_ms)
+
+    def next_delivery_ms(self) -> int | None:
+        return self._queue.next_delivery_ms()
+
+    def pending_deliveries(self) -> int:
+        return self._queue.pending_deliveries()
+
+    def claimed_deliveries(self) -> int:
+        return self._queue.claimed_deliveries()
