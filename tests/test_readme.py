@@ -67,7 +67,7 @@ def test_in_process_snippet():
 
 
 def test_contracts_snippet():
-    (snippet,) = [s for s in SNIPPETS if "contracts.validator" in s]
+    (snippet,) = [s for s in SNIPPETS if "apispec.validator" in s]
     body = {
         "code": 0,
         "message": "SUCCEED",
