@@ -176,8 +176,8 @@ def fixture_servers(requests_count: int) -> None:
     """The pytest fixture's in-process server: werkzeug's thread server (today) against granian
     in this process; start to first answer, then sequential GETs from one keep-alive client."""
     import requests
-
     from mock_kling.serve.granian_worker import GranianWorker, Listener
+
     from mock_kling.serve.thread_server import ServerThread
 
     rows = []
