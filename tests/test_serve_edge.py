@@ -118,7 +118,7 @@ def test_a_body_over_the_limit_gets_413_with_a_kling_body_and_is_journaled():
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         body = answer.split(b"\r\n\r\n", 1)[1]
-        assert body.startswith(b'{"code":1200,"message":"request body larger than the limit')
+        assert body.startswith(b'{"code":1200,"message":"request body is larger than the limit')
         assert _probe_seconds(host, port) < 5
         assert [(r["http_status"], r["code"]) for r in _journal(server)] == [(413, 1200)]
     finally:
