@@ -18,7 +18,7 @@ from mock_kling.core import wire
 from mock_kling.core.errors import KlingError
 from mock_kling.core.store import StoreError
 from mock_kling.http import record
-from mock_kling.http.body import Line
+from mock_kling.http.body import COMPLETE_BODY, Line
 from mock_kling.http.lazy import LazyApp
 
 Scope = MutableMapping[str, Any]
@@ -94,6 +94,7 @@ class Edge:
             await self._refuse(environ, send, 408, late)
             return
         environ["wsgi.input"] = io.BytesIO(body)
+        environ[COMPLETE_BODY] = body
         loop = asyncio.get_running_loop()
         fast_path = self.app.fast_path
         if self.backend.store_shared:
