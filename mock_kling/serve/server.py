@@ -73,8 +73,8 @@ class GracefulServer:
         self._sock = sock
         config = uvicorn.Config(
             app,
-            loop="uvloop",
-            http="httptools",
+            loop="auto",  # uvloop (installed with the package where it builds)
+            http="auto",  # httptools (installed with the package)
             ws="none",
             lifespan="off",
             interface="asgi3",
