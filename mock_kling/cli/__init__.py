@@ -77,12 +77,12 @@ def serve(**options: Any) -> None:
     if workers > 1:
         config = _shared_config(options, config)
     host, port = options["host"], options["port"]
-    listener = _bound(host, port)
-    base_url = f"http://{url_host(options['host'])}:{listener.getsockname()[1]}"
-    if workers == 1:
-        _serve_one(options, config, listener, base_url, 0)
-        return
-    code = run_forked(workers, lambda i: _serve_one(options, config, listener, base_url, i))
+    with _bound(host, port) as listener:  # closed however serving ends (a bad --store, say)
+        base_url = f"http://{url_host(options['host'])}:{listener.getsockname()[1]}"
+        if workers == 1:
+            _serve_one(options, config, listener, base_url, 0)
+            return
+        code = run_forked(workers, lambda i: _serve_one(options, config, listener, base_url, i))
     if code:
         raise SystemExit(code)
 
