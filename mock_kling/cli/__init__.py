@@ -82,7 +82,10 @@ def serve(**options: Any) -> None:
         if workers == 1:
             _serve_one(options, config, listener, base_url, 0)
             return
-        code = run_forked(workers, lambda i: _serve_one(options, config, listener, base_url, i))
+        # the parent closes its copy: the port closes when the workers close theirs
+        code = run_forked(
+            workers, lambda i: _serve_one(options, config, listener, base_url, i), listener.close
+        )
     if code:
         raise SystemExit(code)
 

@@ -18,7 +18,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -53,16 +52,17 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server; a stop also prints the line that says the drain began."""
+    """uvicorn's server; its drain begins by closing the listening socket, then says so."""
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if not self.should_exit:
-            # one write, so that the request log's writer thread cannot split the line
-            sys.stdout.write(
-                "mock-kling stopping: no new connections; finishing in-flight requests\n"
-            )
-            sys.stdout.flush()
-        super().handle_exit(sig, frame)
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:  # what uvicorn's shutdown does first (again: harmless)
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        # one write, so that the request log's writer thread cannot split the line
+        sys.stdout.write("mock-kling stopping: no new connections; finishing in-flight requests\n")
+        sys.stdout.flush()
+        await super().shutdown(sockets)
 
 
 class GracefulServer:

@@ -17,9 +17,12 @@ from collections.abc import Callable
 from types import FrameType
 
 
-def run_forked(count: int, run_one: Callable[[int], int]) -> int:
+def run_forked(
+    count: int, run_one: Callable[[int], int], forked: Callable[[], None] = lambda: None
+) -> int:
     """Fork `count` children that each call `run_one(index)` (its result is the child's exit
-    code); forward a stop to them and wait for all. The worst exit code of the children."""
+    code), then call `forked()` in the parent (to close what only the children need); forward
+    a stop to them and wait for all. The worst exit code of the children."""
     pids: list[int] = []
     parent = os.getpid()
     watched, held = os.pipe()  # the parent holds `held` open until it dies
@@ -31,6 +34,7 @@ def run_forked(count: int, run_one: Callable[[int], int]) -> int:
             os._exit(_child(run_one, index))
         pids.append(pid)
     os.close(watched)
+    forked()
     _forward_stops(pids)
     return _wait_all(pids)
 
