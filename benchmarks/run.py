@@ -73,7 +73,9 @@ def machine(server: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
-        "server": f"{server} {_version(server)}",
+        "server": f"{server} {_version(server)}",  # the bare app's
+        "serve_server": f"uvicorn {_version('uvicorn')} (uvloop {_version('uvloop')}, "
+        f"httptools {_version('httptools')})",
         "flask": _version("flask"),
         "mock_kling": _version("mock-kling"),
         "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "",
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     say(
         f"mock-kling benchmarks, {info['date']}: {info['cpus']} CPUs, load "
         f"{' '.join(f'{x:.2f}' for x in info['load_average'])}, Python {info['python']}, "
-        f"bare app on {info['server']}, {info['wrk'].split(' Copyright')[0]}; "
+        f"serve on {info['serve_server']}, bare app on {info['server']}, "
+        f"{info['wrk'].split(' Copyright')[0]}; "
         f"{'quick' if settings.quick else 'full'} run of {info['source']}"
     )
     run_sections([n for n in SECTIONS if not args.only or n in args.only], settings, report)

@@ -28,7 +28,7 @@ from report import Report, Settings, ms, rate, say
 
 JWT_ACCESS_KEY = "bench-access-key"
 JWT_SECRET_KEY = "bench-secret-key-0123456789abcdef"
-ALL = ("fake", "bare", "wiremock")
+ALL = ("fake", "bare", "wiremock", "wm-kling")  # wm-kling: WireMock built for Kling
 FAKE_BARE = ("fake", "bare")
 
 
@@ -97,32 +97,45 @@ def section_http(s: Settings, report: Report, tmp: Path) -> None:
         with start_baseline(bodies_file, s.threads, s.server) as bare:
             servers: dict[str, Server] = {"fake": fake, "bare": bare}
             wm = _start_wiremock(report, tmp / "wiremock", answers)
+            wm_kling = _start_wiremock(report, tmp / "wm-kling", answers, kling=True)
             try:
                 if wm is not None:
                     servers["wiremock"] = wm
                     wm_check = answer(wm.url + task_path)
                     if wm_check != answers["get"]:
                         raise RuntimeError("WireMock's GET answer differs from the fake's")
+                if wm_kling is not None:
+                    servers["wm-kling"] = wm_kling
+                    created = submit(wm_kling.url, API_KEY, b.ANCHOR_BODY)["data"]["task_id"]
+                    if not (isinstance(created, str) and created.isdigit()):
+                        raise RuntimeError(f"WireMock built for Kling made task id {created!r}")
+                for java in (wm, wm_kling):
                     for path, auth, body_file in endpoints.values():  # the JVM's JIT warms up
-                        run_wrk(wm.url + path, 8, max(2.0, 2 * s.warmup), auth, body_file)
+                        if java is not None:
+                            run_wrk(java.url + path, 8, max(2.0, 2 * s.warmup), auth, body_file)
                 results = _run_cells(s, servers, endpoints)
                 memory = {name: server.memory() for name, server in servers.items()}
             finally:
-                if wm is not None:
-                    wm.stop()
+                for java in (wm, wm_kling):
+                    if java is not None:
+                        java.stop()
         tasks = request_json(fake.url + HEALTH_PATH)["tasks"]
     http_table.report_http(s, report, results, answers, "wiremock" in servers)
     _report_memory(report, start_memory, memory, tasks, answers)
 
 
-def _start_wiremock(report: Report, root: Path, answers: dict[str, bytes]) -> Server | None:
+def _start_wiremock(
+    report: Report, root: Path, answers: dict[str, bytes], kling: bool = False
+) -> Server | None:
+    name = "wm-kling" if kling else "wiremock"
     try:
-        server = wiremock.start(root, answers)
+        server = wiremock.start(root, answers, kling=kling)
     except wiremock.Unavailable as why:
-        report.skipped["wiremock"] = str(why)
+        report.skipped[name] = str(why)
         say(f"WireMock skipped: {why}")
         return None
-    say(f"WireMock started: {server.command[2]} on {server.url}")
+    label = "WireMock built for Kling" if kling else "WireMock"
+    say(f"{label} started: {server.command[2]} on {server.url}")
     return server
 
 

@@ -4,19 +4,19 @@ all the server's processes counted), and whether a GET is answered while idle co
 held open.
 
     python benchmarks/servers.py                 # about 1 minute
-    python benchmarks/servers.py --seconds 10 --only granian,waitress
+    python benchmarks/servers.py --seconds 10 --only uvicorn,granian-asgi
 
-Candidates: granian as `serve` runs it (its WSGI worker in the fake's own process), granian's own
-multi-process runner (one worker process, the app built there), waitress (the previous server),
-gunicorn with gthread (one worker process). Each runs the app on 8 Python threads. The fake's
-app is built as `serve` builds it (system clock, one API key, seed 7); `--serve KIND` is the
-child process each candidate runs in.
+Candidates: uvicorn as `serve` runs it (the ASGI edge, uvloop + httptools, on a socket bound by
+us), the same ASGI edge on granian's public Server (one worker process, the app built there),
+the WSGI app on granian's public Server, on waitress and on gunicorn with gthread (one worker
+process). Flask (and, for the WSGI ones, every request) runs on 8 Python threads. The fake is
+built as `serve` builds it (system clock, one API key, seed 7); `--serve KIND` is the child
+process each candidate runs in.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -27,9 +27,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bodies  # noqa: E402
+import clients  # noqa: E402
 import harness  # noqa: E402
+import load  # noqa: E402
+import procs  # noqa: E402
 
-KINDS = ("granian", "granian-mp", "waitress", "gunicorn")
+KINDS = ("uvicorn", "granian-asgi", "granian-wsgi", "waitress", "gunicorn")
 THREADS = 8
 
 
@@ -42,6 +46,22 @@ def build_app() -> Any:
 
     config = Config(key_pairs={}, api_keys=[harness.API_KEY], seed=harness.SEED)
     return create_app(backend=build_backend(config, SystemClock()))
+
+
+def build_edge() -> Any:
+    """The fake's ASGI edge, as `mock-kling serve --api-key ... --seed 7` builds it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mock_kling.assemble import build_backend
+    from mock_kling.core.clock import SystemClock
+    from mock_kling.core.config import Config
+    from mock_kling.http.edge import Edge
+    from mock_kling.http.lazy import LazyApp
+
+    config = Config(key_pairs={}, api_keys=[harness.API_KEY], seed=harness.SEED)
+    app = LazyApp(build_backend(config, SystemClock()))
+    app.warm()
+    return Edge(app, ThreadPoolExecutor(THREADS), config.max_body_bytes)
 
 
 def _free_port() -> int:
@@ -57,29 +77,30 @@ def _announce(kind: str, port: int) -> None:
 
 def serve(kind: str) -> None:
     """Run the fake under `kind` until terminated (the child process of a candidate)."""
-    if kind == "granian":
-        from mock_kling.serve.server import GracefulServer
+    if kind == "uvicorn":
+        from mock_kling.serve.server import GracefulServer, bind
 
-        server = GracefulServer(build_app(), "127.0.0.1", 0, THREADS)
-        server.start()
+        sock = bind("127.0.0.1", 0)
+        server = GracefulServer(build_edge(), sock)
         _announce(kind, server.port)
         server.serve()
-    elif kind == "granian-mp":
+    elif kind in ("granian-asgi", "granian-wsgi"):
         from granian.constants import Interfaces
         from granian.server import Server
 
         port = _free_port()
+        asgi = kind == "granian-asgi"
         runner = Server(
             "fake",
             "127.0.0.1",
             port,
-            interface=Interfaces.WSGI,
+            interface=Interfaces.ASGI if asgi else Interfaces.WSGI,
             workers=1,
-            blocking_threads=THREADS,
+            blocking_threads=1 if asgi else THREADS,
             log_enabled=False,
         )
         runner.on_startup(lambda: _announce(kind, port))
-        runner.serve(target_loader=lambda *_: build_app())
+        runner.serve(target_loader=lambda *_: build_edge() if asgi else build_app())
     elif kind == "waitress":
         from waitress.server import create_server
 
@@ -117,7 +138,7 @@ def _serve_gunicorn(kind: str) -> None:
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its children (multi-process servers do the work there)."""
-    total = harness.cpu_seconds(pid)
+    total = procs.cpu_seconds(pid)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -125,7 +146,7 @@ def _tree_cpu(pid: int) -> float:
             except (OSError, IndexError):
                 continue
             if int(stat[1]) == pid:
-                total += harness.cpu_seconds(int(entry.name))
+                total += procs.cpu_seconds(int(entry.name))
     return total
 
 
@@ -138,7 +159,7 @@ def _idle_probe(url: str, idle: int) -> float:
             held.append(socket.create_connection((host, int(port)), timeout=5))
         started = time.perf_counter()
         try:
-            harness.request(url + "/__mock__/health", timeout=5.0)
+            clients.request(url + "/__mock__/health", timeout=5.0)
         except OSError:
             return float("inf")
         return time.perf_counter() - started
@@ -150,56 +171,61 @@ def _idle_probe(url: str, idle: int) -> float:
 def measure(kind: str, seconds: float, connections: int, tmp: Path) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind]
     with harness.Server(command, kind) as server:
-        harness.wait_healthy(server.url + "/__mock__/health")
-        created = harness.request_json(
-            server.url + harness.API_PATH, "POST", json.loads(harness.SMALL_BODY)
-        )
+        clients.wait_healthy(server.url + "/__mock__/health")
+        created = clients.submit(server.url, harness.API_KEY, bodies.SMALL_BODY)
         task_url = f"{server.url}{harness.API_PATH}/{created['data']['task_id']}"
         body_file = tmp / "submit.json"
-        body_file.write_bytes(harness.SMALL_BODY)
+        body_file.write_bytes(bodies.SMALL_BODY)
         auth = f"Bearer {harness.API_KEY}"
         results: dict[str, Any] = {}
         for name, url, body in (
             ("get", task_url, None),
             ("post", server.url + harness.API_PATH, body_file),
         ):
-            harness.run_wrk(url, connections, 1, auth, body, threads=2)  # warm-up
-            cpu_before = _tree_cpu(server.pid)
-            result = harness.run_wrk(url, connections, seconds, auth, body, threads=2)
-            result.server_cpu_s = _tree_cpu(server.pid) - cpu_before
+            load.run_wrk(url, connections, 1, auth, body)  # warm-up
+            result = load.run_wrk(url, connections, seconds, auth, body, server_pid=server.pid)
             results[name] = result
         results["idle_s"] = _idle_probe(server.url, 200)
         return results
 
 
 def fixture_servers(requests_count: int) -> None:
-    """The pytest fixture's in-process server: werkzeug's thread server (today) against granian
-    in this process; start to first answer, then sequential GETs from one keep-alive client."""
-    import requests
+    """The pytest fixture's in-process server: werkzeug's thread server (today) against serve's
+    uvicorn edge on a thread of this process; start to first answer, then sequential GETs from
+    one keep-alive client."""
+    import threading
 
-    from mock_kling.serve.granian_worker import GranianWorker, Listener
+    import requests
+    import uvicorn
+
+    from mock_kling.serve.server import bind
     from mock_kling.serve.thread_server import ServerThread
 
     rows = []
-    for kind in ("werkzeug", "granian", "werkzeug", "granian"):
-        app = build_app()
+    for kind in ("werkzeug", "uvicorn", "werkzeug", "uvicorn"):
         started = time.perf_counter()
         if kind == "werkzeug":
-            thread = ServerThread(app).start()  # waits for its first health answer
+            thread = ServerThread(build_app()).start()  # waits for its first health answer
             url, stop = thread.url, thread.stop
         else:
-            listener = Listener("127.0.0.1", 0)
-            worker = GranianWorker(app, listener, THREADS, 1024)
-            worker.start()
-            url = f"http://127.0.0.1:{listener.port}"
-            harness.wait_healthy(url + "/__mock__/health")
-            stop = worker.stop_accepting
+            sock = bind("127.0.0.1", 0)
+            config = uvicorn.Config(build_edge(), loop="uvloop", http="httptools", log_config=None)
+            server = uvicorn.Server(config)
+            runner = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+            runner.start()
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            clients.wait_healthy(url + "/__mock__/health")
+
+            def stop(server: Any = server, runner: threading.Thread = runner) -> None:
+                server.should_exit = True
+                runner.join(10)
+
         start_ms = (time.perf_counter() - started) * 1000
         with requests.Session() as session:
             headers = {"Authorization": f"Bearer {harness.API_KEY}"}
             task = session.post(
                 url + harness.API_PATH,
-                data=harness.SMALL_BODY,
+                data=bodies.SMALL_BODY,
                 headers={**headers, "Content-Type": "application/json"},
             ).json()
             task_url = f"{url}{harness.API_PATH}/{task['data']['task_id']}"

@@ -1,5 +1,7 @@
 """WireMock (the standalone jar of npm's `wiremock` package, on Java) serving the fake's own
-answers as static stubs: installed on first use, started on 127.0.0.1 on a free port."""
+answers as static stubs, or "built for Kling" (a submit's body checked against the bundled
+create_request schema with `matchesJsonSchema`, ids and times made by `response-template`):
+installed on first use, started on 127.0.0.1 on a free port."""
 
 from __future__ import annotations
 
@@ -99,10 +101,88 @@ def write_stubs(root: Path, bodies: dict[str, bytes]) -> Path:
     return root
 
 
-def start(root: Path, bodies: dict[str, bytes], cache: Path = CACHE) -> Server:
-    """WireMock with the stubs of `bodies`, 127.0.0.1, a free port, no request journal."""
+_REQUEST_ID = "{{randomValue type='UUID'}}"
+_TASK_ID = "{{randomValue length=18 type='NUMERIC'}}"
+_NOW_MS = "{{now format='epoch'}}"
+
+
+def _templated(body: bytes, fields: dict[str, str]) -> str:
+    """`body` (an envelope) with `request_id` and the `data` fields of `fields` replaced by
+    WireMock Handlebars expressions (numbers unquoted)."""
+    envelope = json.loads(body)
+    marks: dict[str, str] = {"@request_id@": _REQUEST_ID}
+    envelope["request_id"] = "@request_id@"
+    for name, expression in fields.items():
+        marks[f"@{name}@"] = expression
+        envelope["data"][name] = f"@{name}@"
+    text = json.dumps(envelope, separators=(",", ":"))
+    for mark, expression in marks.items():
+        quoted = expression != _NOW_MS
+        # a space after an unquoted one: `}}}` would open Handlebars' triple-stash
+        text = text.replace(f'"{mark}"', f'"{expression}"' if quoted else expression + " ")
+    return text + "\n"
+
+
+def _templated_stub(request: dict[str, object], body: str, priority: int) -> dict[str, object]:
+    stub = _stub(request, b"", priority)
+    response = stub["response"]
+    assert isinstance(response, dict)
+    response["body"] = body
+    response["transformers"] = ["response-template"]
+    return stub
+
+
+def write_kling_stubs(root: Path, bodies: dict[str, bytes]) -> Path:
+    """Mappings "built for Kling" under `root`, generated from the bundled create contract: a
+    submit whose body matches the create_request schema gets a new task (id and times
+    templated), any other submit a Kling 400 (1201); GETs answer with a fresh request_id."""
+    from mock_kling.apispec.bundle import schema
+
+    mappings = root / "mappings"
+    mappings.mkdir(parents=True, exist_ok=True)
+    refusal = json.dumps(
+        {"code": 1201, "message": "invalid request parameters", "request_id": _REQUEST_ID},
+        separators=(",", ":"),
+    )
+    create = {
+        "method": "POST",
+        "urlPath": API_PATH,
+        "bodyPatterns": [{"matchesJsonSchema": schema("create_request"), "schemaVersion": "V7"}],
+    }
+    task = {"task_id": _TASK_ID, "created_at": _NOW_MS, "updated_at": _NOW_MS}
+    get = {"method": "GET", "urlPathPattern": f"{API_PATH}/[^/]+"}
+    stubs = {
+        "list": _templated_stub(
+            {
+                "method": "GET",
+                "urlPath": API_PATH,
+                "queryParameters": {"pageNum": {"matches": ".+"}},
+            },
+            bodies["list"].decode().replace(_request_id(bodies["list"]), _REQUEST_ID),
+            1,
+        ),
+        "get": _templated_stub(get, _templated(bodies["get"], {}), 2),
+        "post": _templated_stub(create, _templated(bodies["post"], task), 2),
+        "refused": _templated_stub({"method": "POST", "urlPath": API_PATH}, refusal, 9),
+    }
+    refused = stubs["refused"]["response"]
+    assert isinstance(refused, dict)
+    refused["status"] = 400
+    for name, stub in stubs.items():
+        (mappings / f"{name}.json").write_text(json.dumps(stub))
+    return root
+
+
+def _request_id(body: bytes) -> str:
+    request_id: str = json.loads(body)["request_id"]
+    return request_id
+
+
+def start(root: Path, bodies: dict[str, bytes], cache: Path = CACHE, kling: bool = False) -> Server:
+    """WireMock with the stubs of `bodies` (static, or built for Kling), 127.0.0.1, a free port,
+    no request journal."""
     java, jar = ensure_jar(cache)
-    write_stubs(root, bodies)
+    (write_kling_stubs if kling else write_stubs)(root, bodies)
     command = [
         java,
         "-jar",

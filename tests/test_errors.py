@@ -263,7 +263,7 @@ def test_body_over_the_limit(config: Config, clock: ManualClock, auth: dict[str,
     config.max_body_bytes = 1000
     client = create_app(config, clock=clock).test_client()
     response = client.post(API_PATH, json=valid_body(prompt="x" * 2000), headers=auth)
-    assert (response.status_code, response.get_json()["code"]) == (400, 1200)
+    assert (response.status_code, response.get_json()["code"]) == (413, 1200)
     assert response.get_json()["message"] == "request body is larger than the limit of 1000 bytes"
 
 

@@ -5,17 +5,16 @@ peak memory is measured while it takes the worst of it.
 Every answer must be the status and Kling code the case names, with Kling's error body (or, for the
 few accepted cases, a task): never a 5xx, a traceback or an HTML page.
 
-SERVER: some requests never reach the fake over HTTP, because its HTTP server (granian) refuses
-them itself with an empty answer and closes the connection:
-- a URL (path and query) over 65,534 bytes: 414 "URI Too Long";
-- a request head (request line and headers) over MAX_HEAD_BYTES of mock_kling/serve/granian_worker
-  (512 KiB; a 300 KB token still reaches the fake), or over 100 headers: 431;
-- a NUL (or CR/LF) inside a header value: 400;
+SERVER: some requests never reach the fake over HTTP, because `serve`'s HTTP server (uvicorn
+with httptools) or its edge refuses them itself with an empty or plain-text answer:
+- a long URL (the corpus's 100 KB and 300 KB ones): 400 from httptools;
+- a request head (request line and headers) over MAX_HEAD_BYTES of mock_kling/http/edge.py
+  (512 KiB; a 300 KB token still reaches the fake): 431, the connection closed;
+- a NUL (or CR/LF) inside a header value, or a method HTTP does not register (BREW): 400;
 - also (not in the corpus: no body to compare) bytes that are not UTF-8 in the request line, a
   malformed request line or a Content-Length that is not a number: 400.
-The fake cannot answer those: granian answers before any WSGI code runs. The best achievable,
-asserted below, is the server's status with an empty (or plain-text) body, no traceback, the
-connection closed, and the server answering the next request normally.
+The best achievable, asserted below, is the server's status with an empty (or plain-text) body,
+no traceback, and the server answering the next request normally.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
-"""The `mock-kling` command: `serve` the fake on granian, print a `token` for curl users."""
+"""The `mock-kling` command: `serve` the fake on uvicorn, print a `token` for curl users."""
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import importlib
 import random
+import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -23,16 +24,15 @@ from mock_kling.core.limits import Limits
 from mock_kling.core.profiles import JWT, PROFILES
 from mock_kling.core.store import Store, StoreError
 from mock_kling.core.version import __version__
+from mock_kling.http.edge import Edge
 from mock_kling.http.lazy import LazyApp
 from mock_kling.serve import request_log
 from mock_kling.serve.banner import banner, url_host
-from mock_kling.serve.granian_worker import Listener
-from mock_kling.serve.server import GracefulServer, run_until_stopped
+from mock_kling.serve.server import GracefulServer, PortInUse, bind, run_until_stopped
 from mock_kling.serve.workers import run_forked
 from mock_kling.store import StoreUrlError, open_store, sqlite_url
 
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
-_Server = TypeVar("_Server")
 
 
 # Commands whose code loads only when one of them runs (or `--help` lists them), so that `serve`
@@ -68,7 +68,7 @@ def main() -> None:
 @main.command()
 @serve_options
 def serve(**options: Any) -> None:
-    """Start the fake on a production HTTP server (granian); SIGTERM stops it gracefully."""
+    """Start the fake on an asynchronous HTTP server (uvicorn); SIGTERM stops it gracefully."""
     if options["replay"]:
         from mock_kling.record.commands import serve_replay
 
@@ -79,18 +79,21 @@ def serve(**options: Any) -> None:
     if workers > 1:
         config = _shared_config(options, config)
     host, port = options["host"], options["port"]
-    listener = _bound(lambda: Listener(host, port), host, port)
-    base_url = f"http://{url_host(options['host'])}:{listener.port}"
-    if workers == 1:
-        _serve_one(options, config, listener, base_url, 0)
-        return
-    code = run_forked(workers, lambda i: _serve_one(options, config, listener, base_url, i))
+    with _bound(host, port) as listener:  # closed however serving ends (a bad --store, say)
+        base_url = f"http://{url_host(options['host'])}:{listener.getsockname()[1]}"
+        if workers == 1:
+            _serve_one(options, config, listener, base_url, 0)
+            return
+        # the parent closes its copy: the port closes when the workers close theirs
+        code = run_forked(
+            workers, lambda i: _serve_one(options, config, listener, base_url, i), listener.close
+        )
     if code:
         raise SystemExit(code)
 
 
 def _serve_one(
-    options: dict[str, Any], config: Config, listener: Listener, base_url: str, index: int
+    options: dict[str, Any], config: Config, listener: socket.socket, base_url: str, index: int
 ) -> int:
     """One worker: its fake on the store, served on `listener`; worker 0 prints the banner."""
     if options["workers"] > 1:
@@ -98,10 +101,12 @@ def _serve_one(
     store = _store(options, config)
     backend = build_backend(config, make_clock(options["clock"], store), store=store)
     app = LazyApp(backend)  # Flask loads after the first answers: a faster start
-    server = GracefulServer(app, options["host"], listener.port, options["threads"], listener)
+    pool = ThreadPoolExecutor(options["threads"], thread_name_prefix="mock-kling")
+    edge = Edge(app, pool, config.max_body_bytes, options["body_timeout"])
+    server = GracefulServer(edge, listener)
+    server.install_signals()
     backend.serve_at(base_url)
     detach_log = None if options["quiet"] else request_log.attach(backend, options["log_format"])
-    server.start()
     if _shared(options):
         backend.drive_callbacks()  # each replica sends what any replica queued (system clock)
     if index == 0:
@@ -109,6 +114,7 @@ def _serve_one(
     app.warm()
 
     def shut_down() -> None:
+        pool.shutdown(wait=True)  # Flask calls under way finish
         backend.close()  # in-flight callbacks finish and are journaled; queued ones wait
         if detach_log is not None:
             detach_log()  # the lines still pending
@@ -203,14 +209,13 @@ class _PortInUse(click.ClickException):
     exit_code = 2  # as for a usage error: the command line asked for what cannot be had
 
 
-def _bound(make_server: Callable[[], _Server], host: str, port: int) -> _Server:
-    """`make_server()` (it binds the port); a port in use is a one-line error, not a traceback."""
+def _bound(host: str, port: int) -> socket.socket:
+    """The listening socket (bound exclusively); a port in use is a one-line error, not a
+    traceback."""
     try:
-        return make_server()
-    except (OSError, RuntimeError) as error:  # the socket's OSError, or a Rust server's text
-        in_use = getattr(error, "errno", None) == errno.EADDRINUSE
-        if not in_use and f"os error {errno.EADDRINUSE}" not in str(error):
-            raise
+        return bind(host, port)
+    except PortInUse:
+        pass
     raise _PortInUse(
         f"{host}:{port} is already in use (another mock-kling serve?): stop it, or start on "
         "another port with --port N (--port 0 picks a free one)"

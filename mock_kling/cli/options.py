@@ -74,7 +74,14 @@ _SERVE_OPTIONS: tuple[_Decorator, ...] = (
         "--threads",
         type=click.IntRange(min=1),
         default=8,
-        help="Python threads that run requests (connections are held by granian's Rust side).",
+        help="Python threads that run the Flask app (control API, refusals) and the calls "
+        "of a shared store; connections and bodies are read on the event loop.",
+    ),
+    _option(
+        "--body-timeout",
+        type=click.FloatRange(min=0.01),
+        default=30.0,
+        help="Seconds a request body may take to arrive; then 408 and the connection closes.",
     ),
     _option(
         "--store",

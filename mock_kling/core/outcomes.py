@@ -80,6 +80,8 @@ class Outcome:
 
 def from_prompt(prompt: str, timings: Timings) -> Outcome | None:
     """The outcome chosen by `mock:...` markers in a prompt, if any (see the README's table)."""
+    if MARKER_PREFIX not in prompt:  # most prompts: no regex scan
+        return None
     result, total = None, None
     for match in _MARKER.finditer(prompt):
         if match.group(2) is not None:

@@ -93,7 +93,8 @@ def _render_error(exc: Exception) -> ResponseReturnValue:
     g.service_code = error.code
     request_id = g.get("request_id") or backend_of(current_app).request_id()
     response = current_app.json.response(wire.error_body(error, request_id))
-    response.status_code = error.http_status
+    # a body over the limit: 413, as `serve`'s edge answers it before Flask is reached
+    response.status_code = 413 if isinstance(exc, RequestEntityTooLarge) else error.http_status
     return response
 
 

@@ -65,19 +65,25 @@ class FastPath:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        record.mark_start(environ)
-        answer = self._answer(environ)
-        with self._lock:
-            if isinstance(answer, str):
-                self._fell_back[answer] += 1
-            else:
-                self._answered += 1
-        if isinstance(answer, str):
+        answer = self.answer(environ)
+        if answer is None:
             return self.app(environ, start_response)
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
         )
         return [answer]
+
+    def answer(self, environ: dict[str, Any]) -> bytes | None:
+        """The body of a 200 application/json answer to the request, or None when the request
+        is for Flask (counted either way)."""
+        record.mark_start(environ)
+        answer = self._answer(environ)
+        with self._lock:
+            if isinstance(answer, str):
+                self._fell_back[answer] += 1
+                return None
+            self._answered += 1
+        return answer
 
     def counts(self) -> dict[str, Any]:
         """How many requests it answered, and how many it handed to Flask by reason."""
