@@ -9,7 +9,8 @@ loads by its entry point); other python blocks run as scripts with `KLING_BASE_U
 that names 127.0.0.1:8000 without starting a server there gets a `mock-kling serve --port 0`;
 one that names Redis at 127.0.0.1:6379 gets a real redis-server on a free port.
 
-A block whose first line is `# illustrative: REASON` is not run (real credentials, paid tasks).
+A block whose first line is `# illustrative: REASON` is not run (real credentials, paid tasks);
+one whose first line is `# in the checkout` runs in the repository's root instead of the folder.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from .redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ILLUSTRATIVE = "# illustrative:"
+IN_CHECKOUT = "# in the checkout"  # a block about this repository runs in its root
 BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", flags=re.S | re.M)
-BANNER_URL = re.compile(r"(?:listening on|recording \S+ on) (http://127\.0\.0\.1:\d+)")
+BANNER_URL = re.compile(
+    r"(?:listening on|(?:recording|replaying) \S+ on) (http://127\.0\.0\.1:\d+)"
+)
 START_SECONDS = 60.0
 BLOCK_SECONDS = 300.0
 DEFAULT_PORTS = {"serve": 8000, "record": 8001}
@@ -141,8 +145,14 @@ class PageRun:
             env["KLING_BASE_URL"] = self.urls[8000]
         return env
 
-    def run(self, block: Block) -> str:
+    def run(self, block: Block, later: list[Block] | None = None) -> str:
+        """Run `block`; `later` (the page's blocks after it) tells whether the page itself runs a
+        test file it shows (then it is only saved)."""
         if block.illustrative:
+            return ""
+        name = block.test_file
+        if name is not None and any(name in b.code for b in later or []):
+            (self.folder / name).write_text(block.code, encoding="utf-8")
             return ""
         output = self._python(block) if block.language == "python" else self._sh(block)
         self.outputs.append(output)
@@ -196,7 +206,9 @@ class PageRun:
     # --- blocks ---------------------------------------------------------------------------------
 
     def _sh(self, block: Block) -> str:
-        script = []
+        """Foreground lines run together up to each background line, which then starts."""
+        script: list[str] = []
+        output = ""
         for line in _logical_lines(block.code):
             words = shlex.split(line, comments=True)
             if not words:
@@ -205,16 +217,18 @@ class PageRun:
                 _check_install(line)
                 continue
             command = [w for w in words if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", w)]
-            if words[-1] == "&" or command[:2] in (
-                ["mock-kling", "serve"],
-                ["mock-kling", "record"],
-            ):
+            if words[-1] == "&" or command[:2] in LONG_RUNNING:
+                output += self._script(script, block)
+                script = []
                 self._start(shlex.split(self._resolve(shlex.join(w for w in words if w != "&"))))
                 continue
             script.append(line)
-        if not script:
+        return output + self._script(script, block)
+
+    def _script(self, lines: list[str], block: Block) -> str:
+        if not lines:
             return ""
-        code = self._resolve("\n".join(script))
+        code = self._resolve("\n".join(lines))
         return self._call(["bash", "-e", "-o", "pipefail", "-c", code], block)
 
     def _python(self, block: Block) -> str:
@@ -235,7 +249,7 @@ class PageRun:
         try:
             done = subprocess.run(
                 argv,
-                cwd=self.folder,
+                cwd=ROOT if block.code.startswith(IN_CHECKOUT) else self.folder,
                 env=self.env,
                 capture_output=True,
                 text=True,
