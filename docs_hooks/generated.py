@@ -150,7 +150,7 @@ def layers() -> str:
     for contract in contracts:
         if contract["type"] == "layers":
             out.append(
-                f"**{_escape(contract['name'])}** (top imports bottom, never the reverse):\n"
+                f"**{_escape(contract['name'])}** (a layer imports only the layers below it):\n"
             )
             out.append("| Layer | Module | Its job |")
             out.append("| --- | --- | --- |")
