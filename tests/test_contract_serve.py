@@ -154,7 +154,7 @@ def test_the_suite_leaves_a_running_fake_as_it_found_it(tmp_path: Path) -> None:
         before = _state(server, task_ids)
         command = [*MOCK_KLING, "contract", "--base-url", server.url, "--report", str(tmp_path)]
         command += ["--access-key", AK, "--secret-key", SK, "--", "-q", "-p", "no:randomly"]
-        command += ["--hypothesis-profile", "dev"]
+        command += ["--hypothesis-profile", "mock-kling-dev"]
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         after = _state(server, task_ids)
         listed_after = _as_user(server, "GET", "?pageNum=1&pageSize=500")
