@@ -109,7 +109,9 @@ def test_in_process_snippet():
 
 def test_contracts_snippet():
     """The snippet validates its own body (a valid query answer) and raises on a broken one."""
-    (snippet,) = [s for s in SNIPPETS if "contracts.validator" in s]
+    (snippet,) = [
+        s for s in SNIPPETS if '.validator("query_response")' in s
+    ]  # the schema bundle's example
     namespace = _run(snippet)
     assert namespace["body"]["data"]["task_status"] == "processing"
     with pytest.raises(jsonschema.ValidationError, match="'done'"):
