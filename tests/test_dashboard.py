@@ -32,7 +32,7 @@ from mock_kling.testing.receiver import CallbackReceiver
 from .test_serve import API_KEY, Server
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts" / "dashboard"  # git-ignored; see README "Dashboard"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"  # git-ignored; see docs/dev-backend.md
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = (
     "--headless",

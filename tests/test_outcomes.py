@@ -215,13 +215,14 @@ def test_seeded_failure_rate_repeats(auth: dict[str, str]):
     assert 3 <= first.count("failed") <= 17
 
 
-def test_readme_lists_exactly_the_prompt_markers():
-    """The markers' home is mock_kling.core.outcomes (MARKERS); the README's table follows it."""
+def test_the_docs_list_exactly_the_prompt_markers():
+    """The markers' home is mock_kling.core.outcomes (MARKERS); the docs' table follows it."""
     import re
     from pathlib import Path
 
     from mock_kling.core.outcomes import MARKERS
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"`(mock:[a-z_]+(?:=N)?)`", readme))
+    page = Path(__file__).resolve().parent.parent / "docs" / "dev-backend.md"
+    table = page.read_text(encoding="utf-8").split("## Outcomes", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(mock:[a-z_]+(?:=N)?)`", table))
     assert listed == {marker.replace("<n>", "N") for marker in MARKERS}

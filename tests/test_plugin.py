@@ -1,5 +1,5 @@
-"""The pytest plugin, exercised as users do: example test files run by `pytester`, the README's
-examples among them."""
+"""The pytest plugin, exercised as users do: example test files run by `pytester`, the examples
+of the README and of the docs' plugin page among them."""
 
 from __future__ import annotations
 
@@ -8,21 +8,22 @@ from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-PLUGIN_SECTION = README[README.index("## pytest plugin") : README.index("## Outcomes")]
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_SECTION = (ROOT / "README.md").read_text(encoding="utf-8") + (
+    ROOT / "docs" / "pytest-plugin.md"
+).read_text(encoding="utf-8")
 EXAMPLES = dict(re.findall(r"```python\n# (test_\w+\.py)\n(.*?)```", PLUGIN_SECTION, flags=re.S))
-# Issue 21 changed the in-process example (no process-wide patch of requests): its draft doc
-# carries the new text until the docs engineer moves it into the README.
-_DRAFT = Path(__file__).resolve().parent.parent / "docs" / "drafts" / "issue-21-generation.md"
-if _DRAFT.is_file():
-    EXAMPLES.update(
-        re.findall(r"```python\n# (test_\w+\.py)\n(.*?)```", _DRAFT.read_text(), flags=re.S)
-    )
 # Each test marked slow runs pytest in a subprocess: 2 to 7 seconds.
 
 
 def test_readme_has_the_examples():
-    assert set(EXAMPLES) == {"test_lifecycle.py", "test_failures.py", "test_inprocess.py"}
+    assert set(EXAMPLES) == {
+        "test_checkout.py",
+        "test_lifecycle.py",
+        "test_failures.py",
+        "test_inprocess.py",
+        "test_retry.py",
+    }
 
 
 @pytest.mark.slow

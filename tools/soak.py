@@ -19,6 +19,7 @@ Only loopback; every loop is bounded in time and count.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import queue
@@ -297,6 +298,27 @@ def audit(base: str, tasks: list[Task], settle_seconds: float) -> list[str]:
     return problems
 
 
+def source_state() -> str:
+    """The commit measured, and whether mock_kling/ had uncommitted changes ("unknown" outside
+    a git checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "mock_kling"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    if not head:
+        return "unknown"
+    return f"commit {head}" + (" + uncommitted changes in mock_kling/" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long clients run")
@@ -305,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seeds the server and the clients")
     parser.add_argument("--fault-rate", type=float, default=0.01, help="queries answered 503")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="also write the summary as JSON here (dated)"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= MAX_SECONDS or not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--seconds in (0, {MAX_SECONDS}], --clients in [1, {MAX_CLIENTS}]")
@@ -320,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         target=sample_rss, args=(server.process.pid, stop_sampling, samples), daemon=True
     )
     tallies = [Tally() for _ in range(args.clients)]
+    started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.monotonic()
     try:
         if args.fault_rate > 0:
@@ -377,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     if growth > allowed:
         problems.append(f"RSS grew {growth:.0f} MB after warm-up; the tasks explain {allowed:.0f}")
     summary = {
+        "tool": "tools/soak.py",
+        "date": started_at,
+        "source": source_state(),
+        "command": "python tools/soak.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "cpus": os.cpu_count(),
         "seconds": round(run_seconds, 1),
         "clients": args.clients,
         "requests": total,
@@ -406,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "problems": problems,
     }
+    if args.out is not None:
+        args.out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

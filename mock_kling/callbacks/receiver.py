@@ -85,7 +85,11 @@ class Receiver:
     # --- what it answers ---------------------------------------------------------------------
 
     def answer(self, *statuses: int) -> None:
-        """Answer the next requests with these statuses (0 = hang), then 200 again."""
+        """Answer the next len(statuses) requests with these statuses, one each in order, then
+        200 again. 0 means hang: that request waits unanswered until release(), until its
+        client goes away or for hang_seconds. `answer(500, 0)`: the next request gets 500, the
+        one after hangs, every later one gets 200. Calls add up: `answer(500); answer(503)`
+        is `answer(500, 503)`."""
         with self._changed:
             self._answers.extend(statuses)
 

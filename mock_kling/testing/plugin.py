@@ -104,8 +104,10 @@ def kling_inprocess(kling_options: dict[str, Any]) -> Iterator[KlingFake]:
 
 @pytest.fixture
 def kling_receiver() -> Iterator[CallbackReceiver]:
-    """A callback receiver on 127.0.0.1: `.url` for callback_url, `.deliveries`, `.answer(500)`,
-    `.hang()` / `.release()`, `.wait_for(n)`."""
+    """A callback receiver on 127.0.0.1: `.url` for callback_url, `.deliveries`, `.wait_for(n)`,
+    `.hang()` / `.release()`, and `.answer(*statuses)`: the next requests get these statuses, one
+    each in order, then 200 again (0 = hang), so `.answer(500, 0)` fails one, hangs one, then
+    accepts."""
     from mock_kling.testing.receiver import CallbackReceiver
 
     with CallbackReceiver() as receiver:

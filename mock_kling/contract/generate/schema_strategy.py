@@ -3,7 +3,7 @@
 Why our own generator: hypothesis-jsonschema (the generator used before) had its last release,
 0.23.1, in February 2024; it calls Hypothesis' private `many.more`, removed in Hypothesis
 6.170.10, so it pinned every user of `mock-kling[contract]` to an old Hypothesis. The candidates
-measured (issue 21; figures in docs/drafts/issue-21-generation.md):
+measured (issue 21; figures in docs/contract-suite.md):
 
 - a maintained fork on PyPI: none found (the one near name, hypothesis-jsonschema-unfit, has one
   release from 2020);
