@@ -1,6 +1,6 @@
 """Profiles `mock-kling serve` under wrk load with py-spy and prints the top frames by own time
 (and by total time):
-`python benchmarks/profile_serve.py [--endpoint get|list|post|post-urls] [--gil]`."""
+`python benchmarks/profile_serve.py [--endpoint get|list|post|post-urls] [--store S] [--gil]`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import bodies
@@ -78,12 +79,22 @@ def main() -> None:
     parser.add_argument("--gil", action="store_true", help="Only samples holding the GIL.")
     parser.add_argument("--lines", action="store_true", help="Rank lines, not functions.")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--store", choices=["memory", "sqlite", "redis"], default="memory",
+        help="The store serve runs on (redis: a fresh redis-server of its own).",
+    )  # fmt: skip
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if py_spy is None:
         raise SystemExit("py-spy is needed: pip install py-spy")
     options = ["--submitted-seconds", "0", "--processing-seconds", "0"]
-    with tempfile.TemporaryDirectory(prefix="mock-kling-profile-") as folder:
+    with tempfile.TemporaryDirectory(prefix="mock-kling-profile-") as folder, ExitStack() as stack:
+        if args.store == "sqlite":
+            options += ["--store", f"sqlite:///{Path(folder).resolve() / 'profile.db'}"]
+        elif args.store == "redis":
+            from store_redis import redis_server  # needs redis-py (pip install -e ".[dev]")
+
+            options += ["--store", stack.enter_context(redis_server()).tcp]
         raw_file = Path(folder) / "profile.txt"
         body_file: Path | None = None
         with start_fake(*options, threads=args.threads) as fake:

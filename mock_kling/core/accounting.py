@@ -31,7 +31,10 @@ class Accounting:
 
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
-        rules, limits = self._store.admission(account.account_id)
+        return self.plain_given(*self._store.admission(account.account_id))
+
+    def plain_given(self, rules: list[FaultRule], limits: Limits | None) -> bool:
+        """`plain_sailing` from what the store's `admission` answered."""
         return not rules and _unlimited(limits or self._settings.config.limits)
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:

@@ -36,7 +36,7 @@ from mock_kling.core.refusals import Contract
 from mock_kling.core.requests import parse_create
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.settings import Settings
-from mock_kling.core.store import Change, Store, StoreError
+from mock_kling.core.store import Change, LoopReads, Store, StoreError
 from mock_kling.core.tasks import Task
 
 _ERROR_LIMIT = 100
@@ -256,7 +256,16 @@ class Backend:
             self._store.add_request(record)
         except StoreError:
             return  # the answer told the client the store failed; the journal misses it
+        self.journaled(record)
+
+    def journaled(self, record: RequestRecord) -> None:
+        """Tell the subscribers of a request the store's `loop_reads` journaled."""
         self._emit(RequestJournaled(record))
+
+    def loop_reads(self) -> LoopReads | None:
+        """The store's calls for the hot GETs on an event loop (see `Store.loop_reads`); None as
+        well on a manual clock kept in the store, which every request reads from threads."""
+        return None if self.manual_clock else self._store.loop_reads()
 
     # --- what happened --------------------------------------------------------------------------
 
@@ -310,6 +319,10 @@ class Backend:
     def plain_sailing(self, account: Account) -> bool:
         """No fault rule, rate limit or account state can touch this account's next call."""
         return self._accounting.plain_sailing(account)
+
+    def plain_given(self, rules: list[FaultRule], limits: Limits | None) -> bool:
+        """`plain_sailing` from what `LoopReads.admission` answered."""
+        return self._accounting.plain_given(rules, limits)
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""

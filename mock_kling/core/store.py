@@ -4,7 +4,7 @@ composition root. Values go in and come out: no caller keeps a stored object and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -166,6 +166,20 @@ class DeliveryStore(Protocol):
     def claimed_deliveries(self) -> int: ...
 
 
+class LoopReads(Protocol):
+    """The hot GETs' calls on an asyncio event loop, for a store whose calls wait on I/O: each
+    returns at once something to await, whose answer is that of the Store call of the same
+    name. Calls made one after another without awaiting in between may share a round trip."""
+
+    def admission(self, account: str) -> Awaitable[tuple[list[FaultRule], Limits | None]]: ...
+    def find_task(self, account: str, ref: str) -> Awaitable[Task | None]: ...
+    def page(self, account: str, page_num: int, page_size: int) -> Awaitable[list[Task]]: ...
+    def add_request(self, record: RequestRecord) -> Awaitable[None]: ...
+    def close(self) -> Awaitable[None]:
+        """Let go of connections, on the loop the calls were made on."""
+        ...
+
+
 # What a commit answers: written; or nothing written because a fact is no longer as read (read
 # again, decide again), or the task's id or video id, or its external id, is taken.
 Committed = Literal["done", "changed", "id_taken", "external_id_taken"]
@@ -237,6 +251,11 @@ class Store(
           crash guard, not part of this contract.
         - Short, and no I/O but the store's inside (no callback sends, no sleeps).
         """
+        ...
+
+    def loop_reads(self) -> LoopReads | None:
+        """The hot GETs' calls for the event loop of the caller, when the store has them (Redis
+        on a single server); None: call the store from threads (shared) or directly."""
         ...
 
     def reset(self) -> None:

@@ -11,12 +11,12 @@ import io
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 from mock_kling.core import wire
 from mock_kling.core.errors import KlingError
-from mock_kling.core.store import StoreError
+from mock_kling.core.store import LoopReads, StoreError
 from mock_kling.http import record
 from mock_kling.http.body import COMPLETE_BODY, Line
 from mock_kling.http.lazy import LazyApp
@@ -43,6 +43,9 @@ _WSGI_FIXED: dict[str, Any] = {
 }
 
 
+_UNASKED = object()
+
+
 class _TooLarge(Exception):
     pass
 
@@ -53,7 +56,8 @@ class _Gone(Exception):
 
 class Edge:
     """The fake behind an ASGI server. `pool` runs Flask, and the store's calls when the store
-    is shared (`backend.store_shared`); with a memory store the hot calls run on the loop."""
+    is shared (`backend.store_shared`); with a memory store the hot calls run on the loop, and
+    with a store that has `loop_reads` (Redis) the hot GETs' calls are made on the loop."""
 
     def __init__(
         self,
@@ -67,10 +71,13 @@ class Edge:
         self._pool = pool
         self.body_limit = body_limit
         self.body_timeout = body_timeout
+        self._reads: object = _UNASKED  # the store's loop reads, asked for on the loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
+            if self._reads is not _UNASKED and self._reads is not None:
+                await cast("LoopReads", self._reads).close()
             return
         if scope["type"] != "http":
             return  # websockets: the server refuses them (no handler here)
@@ -97,10 +104,12 @@ class Edge:
         environ[COMPLETE_BODY] = body
         loop = asyncio.get_running_loop()
         fast_path = self.app.fast_path
-        if self.backend.store_shared:
-            answer = await loop.run_in_executor(self._pool, fast_path.answer, environ)
-        else:
+        if not self.backend.store_shared:
             answer = fast_path.answer(environ)
+        elif (reads := self._loop_reads()) is not None and fast_path.on_loop(environ):
+            answer = await fast_path.answer_on_loop(environ, reads)
+        else:
+            answer = await loop.run_in_executor(self._pool, fast_path.answer, environ)
         if answer is not None:
             length = str(len(answer)).encode()
             headers = [*_JSON, (b"content-length", length)]
@@ -112,6 +121,11 @@ class Edge:
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    def _loop_reads(self) -> LoopReads | None:
+        if self._reads is _UNASKED:
+            self._reads = self.backend.loop_reads()
+        return cast("LoopReads | None", self._reads)
 
     async def _body(self, environ: dict[str, Any], receive: Receive) -> bytes:
         """The whole body; _TooLarge past the limit, TimeoutError past the time, _Gone when the

@@ -8,7 +8,7 @@ import logging
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from mock_kling.apispec.rules import parse_paging
@@ -18,7 +18,8 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.errors import KlingError
 from mock_kling.core.journal import summarize
 from mock_kling.core.requests import parse_json
-from mock_kling.core.store import StoreError
+from mock_kling.core.store import LoopReads, StoreError
+from mock_kling.core.tasks import Task
 from mock_kling.http import health, record, routes
 from mock_kling.http.body import Line, Renderer, read_body
 
@@ -77,7 +78,24 @@ class FastPath:
         """The body of a 200 application/json answer to the request, or None when the request
         is for Flask (counted either way)."""
         record.mark_start(environ)
-        answer = self._answer(environ)
+        return self._counted(self._answer(environ))
+
+    def on_loop(self, environ: dict[str, Any]) -> bool:
+        """Whether `answer_on_loop` takes the request: a GET of the API (not health)."""
+        return environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") != routes.HEALTH
+
+    async def answer_on_loop(self, environ: dict[str, Any], reads: LoopReads) -> bytes | None:
+        """As `answer`, for a GET that `on_loop` takes, with the store's calls made through
+        `reads` on the running event loop: two round trips (the task or page with what admits
+        the call, then the journal record), each shared with other requests under way."""
+        record.mark_start(environ)
+        try:
+            answer = await self._get_on_loop(environ, reads)
+        except Exception as exc:
+            answer = self._failed(exc, environ, None)
+        return self._counted(answer)
+
+    def _counted(self, answer: bytes | str) -> bytes | None:
         with self._lock:
             if isinstance(answer, str):
                 self._fell_back[answer] += 1
@@ -105,15 +123,52 @@ class FastPath:
             if ref is None or (method == "POST" and ref):
                 return NOT_ITS_ROUTE
             return self._respond(environ, line, ref)
-        except (KlingError, StoreError):  # Flask renders a StoreError too
-            return REFUSED  # Flask repeats the work and renders the refusal as Kling does
-        except Exception as exc:  # a bug: fail the test that caused it, Flask answers the client
-            if _werkzeug_refusal(exc):
-                return REFUSED
-            path = environ.get("PATH_INFO") if line is None else line.path
-            _log.exception("mock-kling's fast path failed on %s %s", method, path)
-            self.backend.record_error(exc, "fast path")
-            return UNEXPECTED
+        except Exception as exc:
+            return self._failed(exc, environ, line)
+
+    def _failed(self, error: Exception, environ: dict[str, Any], line: Line | None) -> str:
+        """Why a request that raised `error` goes to Flask: a refusal (a KlingError, a
+        StoreError or Werkzeug's 4xx: Flask repeats the work and renders it as Kling does), or a
+        bug (recorded, to fail the test that caused it; Flask answers the client)."""
+        if isinstance(error, (KlingError, StoreError)) or _werkzeug_refusal(error):
+            return REFUSED
+        path = environ.get("PATH_INFO") if line is None else line.path
+        _log.exception(
+            "mock-kling's fast path failed on %s %s", environ.get("REQUEST_METHOD"), path,
+            exc_info=error,
+        )  # fmt: skip
+        self.backend.record_error(error, "fast path")
+        return UNEXPECTED
+
+    async def _get_on_loop(self, environ: dict[str, Any], reads: LoopReads) -> bytes | str:
+        line = Line(environ)
+        backend = self.backend
+        ref = routes.task_ref(line.path, backend.profile.prefixes)
+        if ref is None:
+            return NOT_ITS_ROUTE
+        header = routes.single_authorization(environ.get("HTTP_AUTHORIZATION"))
+        if header is None:
+            return NO_AUTH_HEADER
+        account = backend.authenticate(header)
+        account_id = account.account_id
+        admitted = reads.admission(account_id)  # both in one round trip: no await in between
+        found: Awaitable[Task | list[Task] | None] = (
+            reads.find_task(account_id, ref) if ref else reads.page(account_id, *self._page(line))
+        )
+        try:
+            rules, limits = await admitted
+        finally:
+            result = await found
+        if not backend.plain_given(rules, limits):
+            return FAULTS_OR_LIMITS
+        if result is None:
+            return REFUSED  # no such task: Flask answers 404 / 1203
+        data = self._rendered(result, environ)
+        request_id = backend.request_id()
+        made = record.made(backend, line, account, (200, 0), request_id)
+        await reads.add_request(made)
+        backend.journaled(made)
+        return wire.envelope_json(data, request_id)
 
     def _respond(self, environ: dict[str, Any], line: Line, ref: str) -> bytes | str:
         header = routes.single_authorization(environ.get("HTTP_AUTHORIZATION"))
@@ -147,14 +202,19 @@ class FastPath:
         return wire.envelope_json(data, request_id)
 
     def _data(self, account: Account, ref: str, line: Line, environ: dict[str, Any]) -> bytes:
+        backend = self.backend
+        if ref:
+            return self._rendered(backend.find_task(account, ref), environ)
+        return self._rendered(backend.list_tasks(account, *self._page(line)), environ)
+
+    def _rendered(self, found: Task | list[Task], environ: dict[str, Any]) -> bytes:
+        """The `data` of a GET: one task, or a page of tasks, as they are now."""
         backend, render = self.backend, self._render
         media_url = routes.media_base(backend, render.host_url(environ))
-        if ref:
-            task = backend.find_task(account, ref)
-            return render.task(task, task.step_at(backend.now_ms()), media_url)
-        tasks = backend.list_tasks(account, *self._page(line))
         now = backend.now_ms()
-        rendered = [render.task(task, task.step_at(now), media_url) for task in tasks]
+        if isinstance(found, Task):
+            return render.task(found, found.step_at(now), media_url)
+        rendered = [render.task(task, task.step_at(now), media_url) for task in found]
         return b"[" + b",".join(rendered) + b"]"
 
     def _page(self, line: Line) -> tuple[int, int]:

@@ -34,8 +34,20 @@ def journal(
 ) -> None:
     """Add the call to the request journal; `answer` is (HTTP status, service code), (0, None)
     for a dropped connection."""
+    backend.journal_request(made(backend, request, account, answer, request_id, body))
+
+
+def made(
+    backend: Backend,
+    request: RequestLine,
+    account: Account | None,
+    answer: tuple[int, int | None],
+    request_id: str,
+    body: object = None,
+) -> RequestRecord:
+    """The journal record of the call (as `journal` adds it)."""
     http_status, code = answer
-    record = RequestRecord(
+    return RequestRecord(
         at_ms=backend.now_ms(),
         method=request.method,
         path=full_path(request),
@@ -46,7 +58,6 @@ def journal(
         request_id=request_id,
         duration_ms=elapsed_ms(request.environ),
     )
-    backend.journal_request(record)
 
 
 def full_path(request: RequestLine) -> str:

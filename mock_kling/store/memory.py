@@ -44,6 +44,10 @@ class MemoryStore:
     def commit(self, change: Change) -> Committed:
         return commit_in_group(self, change)
 
+    def loop_reads(self) -> None:
+        """None: its calls answer at once, so an event loop calls them directly."""
+        return None
+
     def close(self) -> None:
         """Nothing to let go of: the memory goes with the object."""
 

@@ -4,6 +4,7 @@ value or list of values."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
@@ -78,6 +79,13 @@ def dump_limits(limits: Limits) -> str:
 
 def load_limits(text: Text) -> Limits:
     return codec.limits_from(loads(text))
+
+
+def load_admission(reply: list[Any]) -> tuple[list[FaultRule], Limits | None]:
+    """The reply of admission.lua: the fault rules and the account's limits (each false when
+    not set, or False on RESP3)."""
+    rules, limits = reply
+    return (load_fault_rules(rules) if rules else [], load_limits(limits) if limits else None)
 
 
 def dump_usage(usage: Usage) -> str:

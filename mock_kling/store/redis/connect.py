@@ -16,7 +16,7 @@ _PASSWORD = re.compile(r"//[^/@]*@")  # messages show the URL without credential
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _OPTIONS = {"namespace": "default", "lease": "60"}  # ours, not redis-py's
 _RETIRED = ("lock_ttl",)  # options of earlier versions, accepted and without effect now
-_CLIENT = {
+CLIENT_OPTIONS: dict[str, Any] = {  # every client of the store: sync, cluster and asyncio
     "socket_timeout": 5.0,
     "socket_connect_timeout": 2.0,
     "decode_responses": True,
@@ -60,7 +60,7 @@ def connect(target: Target) -> redis.Redis | redis.RedisCluster:
     of a cluster (`INFO cluster`), which follows MOVED/ASK redirections by itself. A server that
     does not answer now is taken as a single server (its errors come with the first call)."""
     retry = Retry(NoBackoff(), 1)  # once, on a fresh connection: a restarted server
-    client = redis.Redis.from_url(target.redis_url, retry=retry, **_CLIENT)
+    client = redis.Redis.from_url(target.redis_url, retry=retry, **CLIENT_OPTIONS)
     try:
         info: dict[str, Any] = client.info("cluster")
     except redis.RedisError:
@@ -80,4 +80,4 @@ def _cluster(url: str) -> redis.RedisCluster:
         raise ValueError(f"a Redis Cluster has only database 0 (the URL names {db})")
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "db"])
     base = urlunsplit(parts._replace(path="", query=""))
-    return redis.RedisCluster.from_url(f"{base}?{query}" if query else base, **_CLIENT)
+    return redis.RedisCluster.from_url(f"{base}?{query}" if query else base, **CLIENT_OPTIONS)

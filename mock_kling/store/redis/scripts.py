@@ -42,6 +42,11 @@ def source(name: str) -> str:
     return (resources.files(__package__) / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
+def script(name: str) -> str:
+    """The whole script `name` as Redis runs it: lib.lua, the files it needs, then its own."""
+    return "\n".join([source("lib"), *(source(part) for part in _SCRIPTS[name]), source(name)])
+
+
 class Scripts:
     """Every script registered on one client, run on one namespace: `scripts("page", a, b)`.
     The namespace's key prefix is each script's first declared key (KEYS[1]): its hash tag puts
@@ -50,16 +55,10 @@ class Scripts:
     answers the same without changing anything twice."""
 
     def __init__(self, client: redis.Redis | redis.RedisCluster, prefix: str) -> None:
-        lib = source("lib")
         self._keys = [prefix]
         self._once = f"{prefix}once:{secrets.token_hex(6)}:"
         self._calls = itertools.count(1)
-        self._scripts = {
-            name: client.register_script(
-                "\n".join([lib, *(source(part) for part in parts), source(name)])
-            )
-            for name, parts in _SCRIPTS.items()
-        }
+        self._scripts = {name: client.register_script(script(name)) for name in _SCRIPTS}
 
     def __call__(self, name: str, *args: Any) -> Any:
         return self._scripts[name](keys=self._keys, args=args)

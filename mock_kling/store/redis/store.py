@@ -37,6 +37,7 @@ from mock_kling.core.store import Change, Committed, StoreError
 from mock_kling.core.tasks import TERMINAL, Step, Task
 from mock_kling.store.redis import codec
 from mock_kling.store.redis.connect import connect, parse
+from mock_kling.store.redis.loop import RedisLoopReads
 from mock_kling.store.redis.scripts import Scripts
 
 _P = ParamSpec("_P")
@@ -60,8 +61,9 @@ def open_redis(
     target = parse(url)
     client = connect(target)
     return RedisStore(
-        client, target.namespace, target.shown, request_limit, attempt_limit, target.lease_seconds
-    )
+        client, target.namespace, target.shown, request_limit, attempt_limit, target.lease_seconds,
+        loop_url=None if isinstance(client, redis.RedisCluster) else target.redis_url,
+    )  # fmt: skip
 
 
 def guarded(
@@ -92,6 +94,7 @@ class RedisStore:
         request_limit: int = 10_000,
         attempt_limit: int = 100_000,
         lease_seconds: float = 60.0,
+        loop_url: str | None = None,
     ) -> None:
         self.url, self.namespace = url, namespace  # namespace: [A-Za-z0-9._-], no glob character
         # redis-py types replies as unions that depend on decode_responses; ours are str.
@@ -104,6 +107,8 @@ class RedisStore:
         self._token = secrets.token_hex(8)  # this replica's claims
         self._decoded = codec.TaskCache()
         self._local = threading.RLock()
+        self._loop_url = loop_url  # where `loop_reads` connects (None: it offers none)
+        self._loop_reads: RedisLoopReads | None = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -125,6 +130,17 @@ class RedisStore:
     def close(self) -> None:
         """Drop this store's connections (a store is usable again afterwards: it reconnects)."""
         self._r.close()
+
+    def loop_reads(self) -> RedisLoopReads | None:
+        """The hot GETs' calls on the caller's event loop, batched into pipelines (a single
+        server; on a Redis Cluster None: those calls are made from threads)."""
+        if self._loop_url is None:
+            return None
+        if self._loop_reads is None:
+            self._loop_reads = RedisLoopReads(
+                self._loop_url, self._p, self.url, self._request_limit, self._decoded
+            )
+        return self._loop_reads
 
     def _cmd(self, *command: Any) -> Any:
         """One command, on a connection from the client's pool and back to it."""
@@ -270,11 +286,7 @@ class RedisStore:
 
     @guarded
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
-        rules, limits = self._run("admission", account)  # false: None, or False on RESP3
-        return (
-            codec.load_fault_rules(rules) if rules else [],
-            codec.load_limits(limits) if limits else None,
-        )
+        return codec.load_admission(self._run("admission", account))
 
     # --- one check-and-change across replicas -------------------------------------------------
 

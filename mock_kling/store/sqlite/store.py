@@ -64,6 +64,10 @@ class SqliteStore:
     def commit(self, change: Change) -> Committed:
         return commit_in_group(self, change)
 
+    def loop_reads(self) -> None:
+        """None: sqlite3 has no asynchronous calls; an event loop makes them from threads."""
+        return None
+
     def close(self) -> None:
         self._queue.close()
         self._db.close()
