@@ -13,6 +13,7 @@ from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome, Timings
+from mock_kling.core.rules import NextOutcome
 from mock_kling.core.store import Store
 from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
@@ -103,6 +104,23 @@ def test_admission_reads_the_fault_rules_and_the_accounts_limits(store: Store):
     assert store.admission("other") == ([FaultRule(code=5000, times=1)], None)
     store.reset()
     assert store.admission("acct") == ([], None)
+
+
+def test_submit_facts_reads_usage_limits_and_outcome_rules_together(store: Store):
+    empty = store.submit_facts("acct")
+    assert (empty.usage, empty.limits, empty.next_outcomes) == (Usage(), None, [])
+    usage = Usage(spent=2.5)
+    usage.track(make_task("t1"))
+    rules = [NextOutcome(Outcome("fail", "no"), count=2, account="acct")]
+    store.put_usage("acct", usage)
+    store.set_limits("acct", Limits(concurrency=1))
+    store.put_next_outcomes(rules)
+    facts = store.submit_facts("acct")
+    assert facts.usage == store.usage("acct") == usage
+    assert facts.limits == store.limits("acct") == Limits(concurrency=1)
+    assert facts.next_outcomes == store.next_outcomes() == rules
+    other = store.submit_facts("other")
+    assert (other.usage, other.limits, other.next_outcomes) == (Usage(), None, rules)
 
 
 def test_steps_are_announced_once_in_time_order_and_follow_a_replan(store: Store):

@@ -35,7 +35,7 @@ class Accounting:
 
     def plain_given(self, rules: list[FaultRule], limits: Limits | None) -> bool:
         """`plain_sailing` from what the store's `admission` answered."""
-        return not rules and _unlimited(limits or self._settings.config.limits)
+        return not rules and _unlimited(self.or_default(limits))
 
     def admit(self, account: Account, endpoint: str) -> Fault | None:
         """Injected faults first, then the account's state and rate limit; a Fault to apply."""
@@ -68,7 +68,11 @@ class Accounting:
     # --- limits and usage -----------------------------------------------------------------------
 
     def limits(self, account_id: str) -> Limits:
-        return self._store.limits(account_id) or self._settings.config.limits
+        return self.or_default(self._store.limits(account_id))
+
+    def or_default(self, limits: Limits | None) -> Limits:
+        """An account's limits as stored (None: not set), or else the server's defaults."""
+        return limits or self._settings.config.limits
 
     def set_limits(self, account_id: str, data: Any) -> Limits:
         """Change an account's limits from control-API JSON (ValueError when bad)."""

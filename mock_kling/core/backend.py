@@ -206,20 +206,22 @@ class Backend:
                 raise KlingError(
                     1201, f"external_task_id {external!r} is already used by a task of this account"
                 )
-            read = store.usage(account_id)
+            facts = store.submit_facts(account_id)
+            read = facts.usage
             usage = writable(store, read)
-            check_submit(
-                self.limits(account_id), usage, request.model_name, cost, usage.running(now)
-            )
-            rules = store.next_outcomes()
+            limits = self._accounting.or_default(facts.limits)
+            check_submit(limits, usage, request.model_name, cost, usage.running(now))
+            rules = facts.next_outcomes
             outcome, rules_left = self._planning.choose_outcome(account_id, request, rules)
-            task_id = self._ids.numeric_id(store.id_taken)
+            # Ids are drawn without asking the store: the commit refuses an id a task has (all
+            # but never), and the next decision draws again.
+            task_id = self._ids.numeric_id()
             task = Task(
                 task_id=task_id,
                 account_id=account_id,
                 request=request,
                 created_at=now,
-                video_id=self._ids.numeric_id(lambda id: id == task_id or store.id_taken(id)),
+                video_id=self._ids.numeric_id(lambda id: id == task_id),
                 timeline=outcome.timeline(now, self._settings.timings),
                 outcome=outcome,
             )
@@ -376,7 +378,7 @@ class Backend:
 
     def _reset_sources(self) -> None:
         # A store that already holds tasks (a restart, another process) gets ids of a stream
-        # of its own; the store is asked about each id anyway, so none is issued twice.
+        # of its own; the commit refuses an id a task has anyway, so none is issued twice.
         self._ids = IdSource(self._seed, self._store.task_count())
         self._settings.outcome_random = random.Random(f"{self._seed}:outcomes")
         self._settings.fault_random = random.Random(f"{self._seed}:faults")

@@ -67,6 +67,15 @@ class TaskStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SubmitFacts:
+    """What a submit is decided from, as read (`AccountStore.submit_facts`)."""
+
+    usage: Usage
+    limits: Limits | None  # None: not set (the server's defaults)
+    next_outcomes: list[NextOutcome]
+
+
 class AccountStore(Protocol):
     """Accounts: limits set through the control API, and usage."""
 
@@ -81,6 +90,11 @@ class AccountStore(Protocol):
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         """`fault_rules()` and `limits(account)` read together: what every API call is checked
         against (one round trip on a remote store)."""
+        ...
+
+    def submit_facts(self, account: str) -> SubmitFacts:
+        """`usage(account)`, `limits(account)` and `next_outcomes()` read together: what a
+        submit is decided from (one round trip on a remote store)."""
         ...
 
 

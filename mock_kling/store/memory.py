@@ -16,7 +16,7 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import Change, Committed
+from mock_kling.core.store import Change, Committed, SubmitFacts
 from mock_kling.core.tasks import Step, Task
 from mock_kling.store.grouped import commit_in_group
 
@@ -184,6 +184,11 @@ class MemoryStore:
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         with self._lock:
             return list(self._fault_rules), self._limits.get(account)
+
+    def submit_facts(self, account: str) -> SubmitFacts:
+        with self._lock:
+            usage = self._usage.setdefault(account, Usage())
+            return SubmitFacts(usage, self._limits.get(account), list(self._next_outcomes))
 
     # --- rules ------------------------------------------------------------------------------
 

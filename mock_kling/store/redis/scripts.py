@@ -27,6 +27,7 @@ _SCRIPTS = {
     "task_by_video": (),
     "id_taken": (),
     "admission": (),
+    "submit_facts": (),
     "journal_push": (),
     "add_delivery": (),
     "claim_due": (),

@@ -33,7 +33,7 @@ from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import Change, Committed, StoreError
+from mock_kling.core.store import Change, Committed, StoreError, SubmitFacts
 from mock_kling.core.tasks import TERMINAL, Step, Task
 from mock_kling.store.redis import codec
 from mock_kling.store.redis.connect import connect, parse
@@ -287,6 +287,15 @@ class RedisStore:
     @guarded
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         return codec.load_admission(self._run("admission", account))
+
+    @guarded
+    def submit_facts(self, account: str) -> SubmitFacts:
+        usage, limits, rules = self._run("submit_facts", account)  # each false when not set
+        return SubmitFacts(
+            codec.load_usage(usage) if usage else Usage(),
+            codec.load_limits(limits) if limits else None,
+            codec.load_next_outcomes(rules) if rules else [],
+        )
 
     # --- one check-and-change across replicas -------------------------------------------------
 

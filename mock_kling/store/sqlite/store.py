@@ -17,7 +17,7 @@ from mock_kling.core.journal import RequestRecord, bounded
 from mock_kling.core.limits import Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import Change, Committed
+from mock_kling.core.store import Change, Committed, SubmitFacts
 from mock_kling.core.tasks import Step, Task, TaskRequest
 from mock_kling.store import codec
 from mock_kling.store.grouped import commit_in_group
@@ -222,6 +222,9 @@ class SqliteStore:
 
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         return self.fault_rules(), self.limits(account)
+
+    def submit_facts(self, account: str) -> SubmitFacts:
+        return SubmitFacts(self.usage(account), self.limits(account), self.next_outcomes())
 
     def _put_account(self, column: str, account: str, text: str) -> None:
         with self._db.atomic():
