@@ -4,8 +4,10 @@ on the command line."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,6 @@ from mock_kling.core.backend import Backend
 from mock_kling.core.clock import StoreClock
 from mock_kling.core.config import Config
 from mock_kling.core.delivery import Delivery
-from mock_kling.core.store import StoreError
 from mock_kling.http.app import create_app
 from mock_kling.store import open_store
 from mock_kling.store.sqlite import SqliteStore
@@ -107,8 +108,8 @@ def test_readers_read_while_a_write_transaction_is_open(tmp_path: Path):
             assert reader.task("1") is not None
             assert reader.task("2") is None  # not committed yet
         assert raw.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
-        with pytest.raises(StoreError, match="database is locked"):
-            other.add_clock_ms(1)  # a second writer waits (here: past its busy timeout)
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            raw.execute("BEGIN IMMEDIATE")  # a second writer waits (here: no wait at all)
     finally:
         release.set()
         writer.join(timeout=30)
@@ -116,6 +117,55 @@ def test_readers_read_while_a_write_transaction_is_open(tmp_path: Path):
     raw.close()
     other.close()
     store.close()
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="Linux shows flock waiters there")
+def test_a_writer_of_another_process_waits_its_turn_on_the_writer_lock(tmp_path: Path):
+    """Writers of two processes (two stores on one file) queue on `<file>-writer`: the second
+    waits there, not in SQLite's sleeping retry, and writes as soon as the first one is done."""
+    path = str(tmp_path / "fake.db")
+    first, second = SqliteStore(path), SqliteStore(path)
+    opened, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with first.atomic():
+            first.add_clock_ms(5)
+            opened.set()
+            assert release.wait(timeout=30)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert opened.wait(timeout=30)
+
+    def write_too() -> None:
+        with second.atomic():  # a write transaction, as every check-and-change is
+            second.add_clock_ms(1)
+
+    waiter = threading.Thread(target=write_too)
+    waiter.start()
+    try:
+        _wait_for_a_flock_waiter(path + "-writer")
+        assert waiter.is_alive()
+        assert second.clock_ms() is None  # the first write is not committed yet
+    finally:
+        release.set()
+        writer.join(timeout=30)
+        waiter.join(timeout=30)
+    assert not waiter.is_alive()
+    assert second.clock_ms() == 6
+    first.close()
+    second.close()
+
+
+def _wait_for_a_flock_waiter(path: str) -> None:
+    """Return once /proc/locks shows a process blocked on a flock of `path` (within 30 s)."""
+    inode = f":{os.stat(path).st_ino} "
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open("/proc/locks") as locks:
+            if any("->" in line and "FLOCK" in line and inode in line for line in locks):
+                return
+    raise AssertionError(f"no writer waits on {path}")
 
 
 def test_claims_of_a_killed_process_are_freed_when_a_store_opens(tmp_path: Path):

@@ -4,13 +4,18 @@ a StoreError that names the store."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from mock_kling.core.errors import KlingError
+
+if sys.platform != "win32":
+    import fcntl
 from mock_kling.core.store import StoreError
 
 SCHEMA_VERSION = 1
@@ -70,6 +75,7 @@ class Database:
         self._local = threading.local()
         self._lock = threading.RLock()  # this process's writers queue here, not on the file
         self._connections: list[sqlite3.Connection] = []
+        self._writer_fd = _open_writer_lock(path)
         with self.atomic():
             version = self.one("PRAGMA user_version")
             if version is not None and version[0] not in (0, SCHEMA_VERSION):
@@ -95,7 +101,7 @@ class Database:
             finally:
                 local.depth -= 1
             return
-        with self._lock:
+        with self._lock, self._writer():
             self.run("BEGIN IMMEDIATE")
             local.depth = 1
             try:
@@ -107,6 +113,24 @@ class Database:
                 self._end("ROLLBACK")
                 raise
             self._end("COMMIT")
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """Writers of other processes queue on `<file>-writer` (a flock), and the kernel wakes
+        the next one the moment a write ends. SQLite's own wait for its write lock sleeps 1, 2,
+        5, 10, 15, 20 ms and more between tries: a second process would idle through most of
+        its turn (measured: `--workers 2` submitted 1.0x what one worker did, 1.4x with this).
+        The wait has no time limit: a writer holds the file for one short transaction; one
+        that dies lets go at once; one frozen inside a write (SIGSTOP) holds the others until
+        it resumes or dies."""
+        fd = self._writer_fd
+        if fd is not None:  # None: no flock here (Windows), SQLite's own wait
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _end(self, statement: str) -> None:
         self._local.depth = 0
@@ -176,3 +200,17 @@ class Database:
                 db.close()
             self._connections.clear()
             self._local = threading.local()
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
+                self._writer_fd = None
+
+
+def _open_writer_lock(path: str) -> int | None:
+    """The file the writers of `path` take turns on (`<path>-writer`, beside SQLite's `-wal` and
+    `-shm`), open; None where there is no flock, or the database is not a file."""
+    if sys.platform == "win32" or path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        return os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None  # a read-only folder: SQLite's own wait
