@@ -5,11 +5,8 @@ software and with WireMock, and prints tables, then a summary with each target."
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,11 +14,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import wsgi_host
-from harness import HERE, default_server
-from load import ensure_wrk
+from harness import default_server
+from provenance import machine
 from report import Report, Settings, say, table
 from section_big import section_big
 from section_callbacks import section_callbacks
@@ -53,54 +49,6 @@ def print_summary(report: Report) -> None:
     say()
     say("Summary")
     say(table(["section", "measurement", "figure", "target", "verdict"], rows))
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def machine(server: str) -> dict[str, Any]:
-    wrk = subprocess.run([ensure_wrk(), "--version"], capture_output=True, text=True)
-    return {
-        "source": _source_state(),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "server": f"{server} {_version(server)}",  # the bare app's
-        "serve_server": f"uvicorn {_version('uvicorn')} (uvloop {_version('uvloop')}, "
-        f"httptools {_version('httptools')})",
-        "flask": _version("flask"),
-        "mock_kling": _version("mock-kling"),
-        "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "",
-    }
-
-
-def _source_state() -> str:
-    """The commit of the tree under test, and whether mock_kling/ has uncommitted changes
-    (read-only git commands; "unknown" outside a git checkout)."""
-    root = HERE.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "mock_kling"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    if not head:
-        return "unknown"
-    return f"commit {head}" + (" + uncommitted changes in mock_kling/" if dirty else "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
