@@ -244,6 +244,47 @@ def soak_results() -> str:
     return "\n".join(table) + "\n"
 
 
+def replicas_results() -> str:
+    """docs/results/replicas.json, written by `python benchmarks/replicas.py --json`."""
+    path = RESULTS / "replicas.json"
+    command = "python benchmarks/replicas.py --json docs/results/replicas.json"
+    if not path.exists():
+        return f"No replica benchmark committed: run `{command}` (about 6 minutes).\n"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    machine, cells = data["machine"], data["cells"]
+    headers, rows = cells["table"]["headers"], cells["table"]["rows"]
+    out = [
+        f"Run of {machine['date']}, {machine['source']}, {machine['cpus']} CPUs (load "
+        f"{' '.join(f'{x:.2f}' for x in machine['load_average'])} at the start), serve on "
+        f"{machine['serve_server']}; {data['rounds']} rounds of {data['duration_seconds']:g} s "
+        f"cells at {data['connections']} connections, wrk and redis-server on the same machine. "
+        f"Source: `docs/results/replicas.json` (`{command}`).\n",
+        "| " + " | ".join(headers) + " |",
+        "|" + " --- |" * len(headers),
+        *("| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows),
+        "",
+        "| Ratio (medians) | Figure | Target | Met |",
+        "| --- | --- | --- | --- |",
+    ]
+    met = {"met": "yes", "NOT MET": "**no**", "-": ""}
+    for row in cells["ratios"]:
+        out.append(
+            f"| {_escape(row['ratio'])} | {row['figure']} | {_escape(row['target'])} "
+            f"| {met[row['verdict']]} |"
+        )
+    kill = data.get("kill")
+    if kill is not None:
+        late = max(kill["worst_late_before_ms"], kill["worst_late_after_ms"]) / 1000
+        out.append(
+            f"\nKill run: {kill['tasks']:,} tasks on two replicas, one SIGKILLed halfway, "
+            f"lease {kill['lease_seconds']:g} s: {kill['delivered']:,} of {kill['expected']:,} "
+            f"callbacks delivered, {kill['duplicates']} duplicates, {kill['takeover_entries']} "
+            f"takeover entries; the latest callback came {late:.2f} s after its due time "
+            f"(target: lease + 1 s = {kill['lease_seconds'] + 1:g} s)."
+        )
+    return "\n".join(out) + "\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "cli": cli_reference,
     "control-api": control_api_reference,
@@ -251,4 +292,5 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "layers": layers,
     "benchmarks": benchmark_results,
     "soak": soak_results,
+    "replicas": replicas_results,
 }

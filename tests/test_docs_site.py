@@ -80,6 +80,26 @@ def test_result_pages_render_the_committed_files():
     assert f"{soak['requests']:,}" in text
     bench = GENERATED.benchmark_results()
     assert ("benchmarks/run.py --json docs/results/benchmarks.json") in bench
+    replicas = json.loads((ROOT / "docs" / "results" / "replicas.json").read_text("utf-8"))
+    text = GENERATED.replicas_results()
+    assert "benchmarks/replicas.py --json docs/results/replicas.json" in text
+    assert replicas["machine"]["source"] in text
+    for row in replicas["cells"]["table"]["rows"]:
+        assert " | ".join(row) in text
+    for ratio in replicas["cells"]["ratios"]:
+        assert f"| {ratio['ratio']} | {ratio['figure']} |" in text
+
+
+def test_the_readmes_team_server_figures_are_those_of_the_committed_run():
+    replicas = json.loads((ROOT / "docs" / "results" / "replicas.json").read_text("utf-8"))
+    ratios = {row["ratio"]: float(row["figure"].rstrip("x")) for row in replicas["cells"]["ratios"]}
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    get = ratios["GET one task: redis w1 / memory"]
+    sqlite = ratios["POST submit, 2 image URLs: sqlite w2 / w1"]
+    redis = ratios["POST submit, 2 image URLs: redis w2 / w1"]
+    assert f"on Redis runs at {get:.1f}x the memory store's rate" in readme
+    assert f"adds {round((sqlite - 1) * 100)}% to the submits on SQLite" in readme
+    assert f"and {round((redis - 1) * 100)}% on Redis" in readme
 
 
 def test_pages_ask_only_for_known_sections():

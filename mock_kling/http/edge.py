@@ -76,8 +76,6 @@ class Edge:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
-            if self._reads is not _UNASKED and self._reads is not None:
-                await cast("LoopReads", self._reads).close()
             return
         if scope["type"] != "http":
             return  # websockets: the server refuses them (no handler here)
@@ -121,6 +119,13 @@ class Edge:
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    async def aclose(self) -> None:
+        """Let go of what the edge holds on the event loop (the store's loop reads), once the
+        server has drained its connections."""
+        reads = self._loop_reads() if self._reads is not _UNASKED else None
+        if reads is not None:
+            await reads.close()
 
     def _loop_reads(self) -> LoopReads | None:
         if self._reads is _UNASKED:

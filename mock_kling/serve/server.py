@@ -52,7 +52,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server; its drain begins by closing the listening socket, then says so."""
+    """uvicorn's server; its drain begins by closing the listening socket, then says so, and
+    ends by closing what the app holds on the loop (`aclose`, when the app has one)."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:  # what uvicorn's shutdown does first (again: harmless)
@@ -63,6 +64,9 @@ class _Server(uvicorn.Server):
         sys.stdout.write("mock-kling stopping: no new connections; finishing in-flight requests\n")
         sys.stdout.flush()
         await super().shutdown(sockets)
+        close = getattr(self.config.app, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class GracefulServer:
