@@ -9,12 +9,13 @@ from dataclasses import replace
 
 import pytest
 
+from mock_kling.core.commits import writable
 from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
-from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.limits import Counted, Limits, Usage
 from mock_kling.core.outcomes import Outcome, Timings
 from mock_kling.core.rules import NextOutcome
-from mock_kling.core.store import Store
+from mock_kling.core.store import Change, Store
 from mock_kling.core.tasks import Step
 from mock_kling.store.memory import MemoryStore
 from mock_kling.store.sqlite import SqliteStore
@@ -107,20 +108,53 @@ def test_admission_reads_the_fault_rules_and_the_accounts_limits(store: Store):
 
 
 def test_submit_facts_reads_usage_limits_and_outcome_rules_together(store: Store):
-    empty = store.submit_facts("acct")
+    empty = store.submit_facts("acct", usage_too=True)
     assert (empty.usage, empty.limits, empty.next_outcomes) == (Usage(), None, [])
+    assert store.submit_facts("acct", usage_too=False).usage is None  # no limits: not read
     usage = Usage(spent=2.5)
     usage.track(make_task("t1"))
     rules = [NextOutcome(Outcome("fail", "no"), count=2, account="acct")]
     store.put_usage("acct", usage)
     store.set_limits("acct", Limits(concurrency=1))
     store.put_next_outcomes(rules)
-    facts = store.submit_facts("acct")
-    assert facts.usage == store.usage("acct") == usage
-    assert facts.limits == store.limits("acct") == Limits(concurrency=1)
-    assert facts.next_outcomes == store.next_outcomes() == rules
-    other = store.submit_facts("other")
-    assert (other.usage, other.limits, other.next_outcomes) == (Usage(), None, rules)
+    for usage_too in (True, False):  # limits set: the usage comes along either way
+        facts = store.submit_facts("acct", usage_too=usage_too)
+        assert facts.usage == store.usage("acct") == usage
+        assert facts.limits == store.limits("acct") == Limits(concurrency=1)
+        assert facts.next_outcomes == store.next_outcomes() == rules
+    other = store.submit_facts("other", usage_too=False)
+    assert (other.usage, other.limits, other.next_outcomes) == (None, None, rules)
+
+
+def test_counted_tasks_add_up_without_comparing_and_a_compare_sees_them(store: Store):
+    """Commits that count a task (`Change.counted`) never conflict with each other, however the
+    usage moved since it was read; a commit that compares the usage sees every counted task
+    in what it read, and fails when one was counted after its read."""
+    tasks = [make_task(f"{n}", created_at=10 * n) for n in range(1, 5)]
+    before = store.usage("acct")  # read before any of them was counted
+    for task in tasks[:3]:
+        assert store.commit(Change("acct", counted=Counted.of(task), task=task)) == "done"
+    expected = Usage()
+    for task in tasks[:3]:
+        expected.count(Counted.of(task))
+    read = store.usage("acct")
+    assert read == expected
+    assert read.running(30) == 3
+    assert read.spent == 3 * float(tasks[0].request.unit_cost)
+    if store.shared:  # (memory hands out its own value: read and changed are one object)
+        late = writable(store, before)
+        late.count(Counted.of(tasks[3]))
+        assert store.commit(Change("acct", usage=(before, late), task=tasks[3])) == "changed"
+        assert store.task(tasks[3].task_id) is None  # nothing written
+    new = writable(store, read)
+    new.count(Counted.of(tasks[3]))
+    assert store.commit(Change("acct", usage=(read, new), task=tasks[3])) == "done"
+    assert store.usage("acct") == new
+    assert store.usage("acct").running(40) == 4
+    extra = make_task("5", created_at=50)
+    assert store.commit(Change("acct", counted=Counted.of(extra), task=extra)) == "done"
+    new.count(Counted.of(extra))
+    assert store.usage("acct") == new  # counted on top of the compared-and-set value
 
 
 def test_steps_are_announced_once_in_time_order_and_follow_a_replan(store: Store):

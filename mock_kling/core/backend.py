@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from mock_kling.core import profiles
@@ -29,7 +30,7 @@ from mock_kling.core.events import (
 from mock_kling.core.faults import Fault, FaultRule
 from mock_kling.core.ids import IdSource
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import Limits, check_submit
+from mock_kling.core.limits import Counted, Limits, Usage, check_submit, counts_usage
 from mock_kling.core.outcomes import Outcome, Timings
 from mock_kling.core.planning import Planning
 from mock_kling.core.refusals import Contract
@@ -206,10 +207,14 @@ class Backend:
                 raise KlingError(
                     1201, f"external_task_id {external!r} is already used by a task of this account"
                 )
-            facts = store.submit_facts(account_id)
-            read = facts.usage
-            usage = writable(store, read)
+            default = self._accounting.or_default(None)
+            facts = store.submit_facts(account_id, usage_too=counts_usage(default))
             limits = self._accounting.or_default(facts.limits)
+            if counts_usage(limits):  # (read anyway when the store did not: limits just set)
+                read = facts.usage if facts.usage is not None else store.usage(account_id)
+                usage = writable(store, read)
+            else:
+                read = usage = Usage()  # not read: nothing below depends on it
             check_submit(limits, usage, request.model_name, cost, usage.running(now))
             rules = facts.next_outcomes
             outcome, rules_left = self._planning.choose_outcome(account_id, request, rules)
@@ -225,13 +230,13 @@ class Backend:
                 timeline=outcome.timeline(now, self._settings.timings),
                 outcome=outcome,
             )
-            usage.track(task)
-            usage.spent += cost
             used = None if rules_left is rules else (rules, rules_left)
             deliveries = self._planning.deliveries(task, task.timeline)
-            change = Change(account_id, usage=(read, usage), next_outcomes=used, task=task,
-                            deliveries=deliveries)  # fmt: skip
-            return change, task
+            change = Change(account_id, next_outcomes=used, task=task, deliveries=deliveries)
+            if not counts_usage(limits):  # nothing was decided from the usage: count, no compare
+                return replace(change, counted=Counted.of(task)), task
+            usage.count(Counted.of(task))
+            return replace(change, usage=(read, usage)), task
 
         with store.atomic():
             task = commit_decided(store, decide)

@@ -35,7 +35,7 @@ def writable(store: Store, usage: Usage) -> Usage:
 
 
 def _nothing(change: Change) -> bool:
-    return change.task is None and not change.deliveries and all(
+    return change.task is None and change.counted is None and not change.deliveries and all(
         fact is None
         for fact in (
             change.usage, change.fault_rules, change.next_outcomes, change.callback_faults,

@@ -53,6 +53,26 @@ class Limits:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A new task as its account's usage counts it (`Usage.count`): running from `at_ms` until
+    `end_ms` (inf: no planned end), `cost` units spent, `refund` of them back if it fails."""
+
+    task_id: str
+    at_ms: int
+    end_ms: float
+    cost: float
+    refund: float
+
+    @classmethod
+    def of(cls, task: Task) -> Counted:
+        ended_at = task.ended_at()
+        cost = float(task.request.unit_cost)
+        refund = cost if task.timeline[-1].status == FAILED else 0.0
+        end = math.inf if ended_at is None else ended_at
+        return cls(task.task_id, task.created_at, end, cost, refund)
+
+
 @dataclass
 class Usage:
     """What an account has used: running tasks, units spent, recent request times."""
@@ -64,21 +84,33 @@ class Usage:
     _ending: list[tuple[float, int, str, float]] = field(default_factory=list)
     _entry: dict[str, int] = field(default_factory=dict)  # task_id -> its current heap entry
     _next: int = 0
+    # How the store read this value, for its commit to compare (a store that keeps the value in
+    # parts sets it; the others compare the value itself). Not part of the value.
+    read_as: str = field(default="", compare=False, repr=False)
 
     def copy(self) -> Usage:
         """A copy to change while this one stays as read."""
         return Usage(
-            self.spent, deque(self.recent_ms), list(self._ending), dict(self._entry), self._next
-        )
+            self.spent, deque(self.recent_ms), list(self._ending), dict(self._entry), self._next,
+            self.read_as,
+        )  # fmt: skip
 
     def track(self, task: Task) -> None:
         """Count `task` as running until its planned end (again after a re-plan)."""
-        ended_at = task.ended_at()
-        refund = float(task.request.unit_cost) if task.timeline[-1].status == FAILED else 0.0
+        counted = Counted.of(task)
+        self._run_until(counted.task_id, counted.end_ms, counted.refund)
+
+    def count(self, counted: Counted) -> None:
+        """Count a new task: the tasks that ended by its start first let go (failed ones give
+        their units back), then it runs until its planned end, its units spent."""
+        self.running(counted.at_ms)
+        self._run_until(counted.task_id, counted.end_ms, counted.refund)
+        self.spent += counted.cost
+
+    def _run_until(self, task_id: str, end: float, refund: float) -> None:
         self._next += 1
-        self._entry[task.task_id] = self._next
-        end = math.inf if ended_at is None else ended_at
-        heapq.heappush(self._ending, (end, self._next, task.task_id, refund))
+        self._entry[task_id] = self._next
+        heapq.heappush(self._ending, (end, self._next, task_id, refund))
 
     def running(self, now_ms: int) -> int:
         """Tasks from submitted to their end; refunds the units of tasks that failed."""
@@ -106,6 +138,12 @@ def check_request(limits: Limits, usage: Usage, now_ms: int) -> None:
             1302, f"Too many requests: over the rate limit of {limits.rate_per_second:g} per second"
         )
     usage.recent_ms.append(now_ms)
+
+
+def counts_usage(limits: Limits) -> bool:
+    """Whether a submit's admission depends on the account's usage (a concurrency or unit
+    limit); without one, a new task is only counted."""
+    return limits.concurrency is not None or limits.units is not None
 
 
 def check_submit(limits: Limits, usage: Usage, model: str, cost: float, running: int) -> None:

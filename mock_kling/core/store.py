@@ -13,7 +13,7 @@ from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.limits import Counted, Limits, Usage
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Step, Task
 
@@ -71,7 +71,7 @@ class TaskStore(Protocol):
 class SubmitFacts:
     """What a submit is decided from, as read (`AccountStore.submit_facts`)."""
 
-    usage: Usage
+    usage: Usage | None  # None: not asked for, and the account has no limits set
     limits: Limits | None  # None: not set (the server's defaults)
     next_outcomes: list[NextOutcome]
 
@@ -92,9 +92,11 @@ class AccountStore(Protocol):
         against (one round trip on a remote store)."""
         ...
 
-    def submit_facts(self, account: str) -> SubmitFacts:
-        """`usage(account)`, `limits(account)` and `next_outcomes()` read together: what a
-        submit is decided from (one round trip on a remote store)."""
+    def submit_facts(self, account: str, usage_too: bool) -> SubmitFacts:
+        """`limits(account)`, `next_outcomes()` and `usage(account)` read together: what a
+        submit is decided from (one round trip on a remote store). The usage only when
+        `usage_too` or the account has limits set (else None): a submit under limits that do
+        not count usage does not read it, however many tasks the account has."""
         ...
 
 
@@ -202,8 +204,10 @@ Committed = Literal["done", "changed", "id_taken", "external_id_taken"]
 @dataclass(frozen=True)
 class Change:
     """One check-and-change the core decided: each fact as (as read, new), for `account` (its
-    usage and limits) or for the whole fake (the rule lists); a task to add; deliveries to
-    queue. The store writes all of it, or nothing when a fact is no longer as read."""
+    usage and limits) or for the whole fake (the rule lists); a task to count in the account's
+    usage without comparing it (`Usage.count`: no decision depended on the usage, so submits
+    of one account from many replicas do not conflict), a task to add; deliveries to queue.
+    The store writes all of it, or nothing when a fact is no longer as read."""
 
     account: str
     usage: tuple[Usage, Usage] | None = None
@@ -211,6 +215,7 @@ class Change:
     next_outcomes: tuple[list[NextOutcome], list[NextOutcome]] | None = None
     callback_faults: tuple[list[CallbackFault], list[CallbackFault]] | None = None
     limits: tuple[Limits | None, Limits] | None = None  # None as read: the server's defaults
+    counted: Counted | None = None  # a new task counted in the account's usage, not compared
     task: Task | None = None
     deliveries: Sequence[Delivery] = ()
 

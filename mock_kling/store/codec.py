@@ -14,7 +14,7 @@ from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.images import ImageInfo
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.limits import Counted, Limits, Usage
 from mock_kling.core.outcomes import Outcome
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Step, Task, TaskRequest
@@ -119,6 +119,17 @@ def usage_from(data: JSON) -> Usage:
         for end, entry, task_id, refund in data["ending"]
     ]
     return Usage(data["spent"], deque(data["recent_ms"]), ending, dict(data["entry"]), data["next"])
+
+
+def counted_json(counted: Counted) -> list[Any]:
+    end = None if math.isinf(counted.end_ms) else counted.end_ms
+    return [counted.task_id, counted.at_ms, end, counted.cost, counted.refund]
+
+
+def counted_from(data: list[Any]) -> Counted:
+    task_id, at_ms, end, cost, refund = data
+    return Counted(str(task_id), int(at_ms), math.inf if end is None else float(end),
+                   float(cost), float(refund))  # fmt: skip
 
 
 # --- rules ---------------------------------------------------------------------------------------

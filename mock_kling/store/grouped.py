@@ -1,9 +1,10 @@
 """`Store.commit` for the stores whose `atomic()` keeps every other writer out (memory within its
 process, SQLite's write transaction across processes): inside one group, compare each fact with
-what the caller read, then write everything."""
+what the caller read, then write everything (a counted task: added to the usage as stored)."""
 
 from __future__ import annotations
 
+from mock_kling.core.commits import writable
 from mock_kling.core.store import Change, Committed, Store
 
 
@@ -21,6 +22,10 @@ def commit_in_group(store: Store, change: Change) -> Committed:
                 return "external_id_taken"
             store.add_task(task)
         _write(store, change)
+        if change.counted is not None:
+            usage = writable(store, store.usage(change.account))
+            usage.count(change.counted)
+            store.put_usage(change.account, usage)
         for delivery in change.deliveries:
             store.add_delivery(delivery)
         return "done"

@@ -185,10 +185,11 @@ class MemoryStore:
         with self._lock:
             return list(self._fault_rules), self._limits.get(account)
 
-    def submit_facts(self, account: str) -> SubmitFacts:
+    def submit_facts(self, account: str, usage_too: bool) -> SubmitFacts:
         with self._lock:
-            usage = self._usage.setdefault(account, Usage())
-            return SubmitFacts(usage, self._limits.get(account), list(self._next_outcomes))
+            limits = self._limits.get(account)
+            usage = self.usage(account) if usage_too or limits is not None else None
+            return SubmitFacts(usage, limits, list(self._next_outcomes))
 
     # --- rules ------------------------------------------------------------------------------
 

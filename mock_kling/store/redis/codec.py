@@ -10,7 +10,7 @@ from mock_kling.core.attempts import Attempt
 from mock_kling.core.delivery import CallbackFault, Delivery
 from mock_kling.core.faults import FaultRule
 from mock_kling.core.journal import RequestRecord
-from mock_kling.core.limits import Limits, Usage
+from mock_kling.core.limits import Counted, Limits, Usage
 from mock_kling.core.rules import NextOutcome
 from mock_kling.core.tasks import Task
 from mock_kling.store import codec
@@ -86,6 +86,21 @@ def load_admission(reply: list[Any]) -> tuple[list[FaultRule], Limits | None]:
     not set, or False on RESP3)."""
     rules, limits = reply
     return (load_fault_rules(rules) if rules else [], load_limits(limits) if limits else None)
+
+
+def dump_counted(counted: Counted) -> str:
+    return dumps(codec.counted_json(counted))
+
+
+def load_usage_parts(stored: Text | None, counted: list[Text]) -> Usage:
+    """An account's usage from its two parts (usage_as_read in lib.lua): the JSON as stored
+    (None: none) with the tasks counted since, and `read_as` as a commit compares it."""
+    usage = load_usage(stored) if stored else Usage()
+    for text in counted:
+        usage.count(codec.counted_from(loads(text)))
+    text = stored.decode() if isinstance(stored, bytes) else stored or ""
+    usage.read_as = f"{len(counted)}|{text}"
+    return usage
 
 
 def dump_usage(usage: Usage) -> str:

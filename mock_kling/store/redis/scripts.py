@@ -28,6 +28,8 @@ _SCRIPTS = {
     "id_taken": (),
     "admission": (),
     "submit_facts": (),
+    "usage": (),
+    "put_usage": (),
     "journal_push": (),
     "add_delivery": (),
     "claim_due": (),

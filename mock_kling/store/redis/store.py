@@ -8,7 +8,8 @@ Keys (P = "mock-kling:{namespace}:", one hash tag: one Cluster slot): P task:<id
 P order:<account> and P all (zsets by creation: newest-first pages in O(log n + page)),
 P ext:<account> (hash external id -> id), P video (hash), P steps (zset task -> time of its next
 unannounced step) with P stepidx (hash task -> that step's index), P limits / P usage (hashes by
-account), P fault_rules / P next_outcomes / P callback_faults (JSON), P requests / P attempts
+account) with P usagelog:<account> (the tasks counted in its usage since it was written),
+P fault_rules / P next_outcomes / P callback_faults (JSON), P requests / P attempts
 (capped lists, newest first), P clock, P dseq, P taskseq, P pending (counters), P q:<task> (a
 task's delivery queue), P due (zset of unclaimed heads), P claims (hash task -> claim token)
 with P leases (zset task -> lease end, the Redis server's clock), P takeover (set), P stepholds
@@ -44,7 +45,6 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _CLAIMS = itertools.count(1)  # a claim's token is "<replica token>:<n>"
 _STEP_HOLD_MS = 2_000  # how long other replicas leave due steps to the one that read them
-_EMPTY_USAGE = codec.dump_usage(Usage())
 _EMPTY_LIST = "[]"
 _COMMITTED: tuple[Committed, ...] = get_args(Committed)
 # What redis-py raises when Redis fails (RedisClusterException is not a RedisError).
@@ -277,22 +277,23 @@ class RedisStore:
 
     @guarded
     def usage(self, account: str) -> Usage:
-        text = self._cmd("HGET", self._p + "usage", account)
-        return Usage() if text is None else codec.load_usage(text)
+        stored, counted = self._run("usage", account)
+        return codec.load_usage_parts(stored, counted)
 
     @guarded
     def put_usage(self, account: str, usage: Usage) -> None:
-        self._cmd("HSET", self._p + "usage", account, codec.dump_usage(usage))
+        self._run("put_usage", account, codec.dump_usage(usage))
 
     @guarded
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         return codec.load_admission(self._run("admission", account))
 
     @guarded
-    def submit_facts(self, account: str) -> SubmitFacts:
-        usage, limits, rules = self._run("submit_facts", account)  # each false when not set
+    def submit_facts(self, account: str, usage_too: bool) -> SubmitFacts:
+        found = self._run("submit_facts", account, "1" if usage_too else "")
+        limits, rules, stored, counted = found  # each false (None) when not set or not read
         return SubmitFacts(
-            codec.load_usage(usage) if usage else Usage(),
+            None if counted is None else codec.load_usage_parts(stored, counted),
             codec.load_limits(limits) if limits else None,
             codec.load_next_outcomes(rules) if rules else [],
         )
@@ -303,8 +304,11 @@ class RedisStore:
     def commit(self, change: Change) -> Committed:
         """One script: the facts compared with their text as read, then every write."""
         args: list[Any] = [change.account]
+        usage = change.usage
+        args += ["", "", "", ""] if usage is None else [
+            "cas", usage[0].read_as or "0|", "", codec.dump_usage(usage[1]),
+        ]  # fmt: skip
         facts: list[tuple[Any, Callable[[Any], str], str]] = [
-            (change.usage, codec.dump_usage, _EMPTY_USAGE),
             (change.fault_rules, codec.dump_fault_rules, _EMPTY_LIST),
             (change.next_outcomes, codec.dump_next_outcomes, _EMPTY_LIST),
             (change.callback_faults, codec.dump_callback_faults, _EMPTY_LIST),
@@ -315,6 +319,7 @@ class RedisStore:
                 args += ["", "", "", ""]
             else:
                 args += ["cas", dump(fact[0]), empty, dump(fact[1])]
+        args.append("" if change.counted is None else codec.dump_counted(change.counted))
         task = change.task
         if task is None:
             args += ["", "", "", "", ""]

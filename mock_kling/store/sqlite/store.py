@@ -223,8 +223,10 @@ class SqliteStore:
     def admission(self, account: str) -> tuple[list[FaultRule], Limits | None]:
         return self.fault_rules(), self.limits(account)
 
-    def submit_facts(self, account: str) -> SubmitFacts:
-        return SubmitFacts(self.usage(account), self.limits(account), self.next_outcomes())
+    def submit_facts(self, account: str, usage_too: bool) -> SubmitFacts:
+        limits = self.limits(account)
+        usage = self.usage(account) if usage_too or limits is not None else None
+        return SubmitFacts(usage, limits, self.next_outcomes())
 
     def _put_account(self, column: str, account: str, text: str) -> None:
         with self._db.atomic():

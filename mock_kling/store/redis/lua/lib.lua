@@ -22,6 +22,14 @@ local function server_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- An account's usage is kept in two parts: P usage (a hash of JSON by account) and P usagelog:<account>
+-- (the tasks counted since, each one JSON, appended by commits that did not compare the usage).
+-- As a commit compares it: "<number of tasks counted since>|<the JSON or ''>".
+local function usage_as_read(account)
+  local stored = redis.call('HGET', p .. 'usage', account) or ''
+  return redis.call('LLEN', p .. 'usagelog:' .. account) .. '|' .. stored
+end
+
 -- Some stored task has `value` as its task id or video id.
 local function id_taken(value)
   return redis.call('EXISTS', p .. 'task:' .. value) == 1
