@@ -29,6 +29,9 @@ from mock_kling.core.rules import used_once
 from mock_kling.core.store import Change, Store
 
 _MAX_NAP_SECONDS = 1.0  # the background driver re-reads the clock at least this often
+# ... and the shared store this often: another replica's lapsed claims are not due times it can
+# sleep until (they lapse on the store's clock), so a survivor sees them within this long.
+_SHARED_NAP_SECONDS = 0.25
 _SETTLE_MAX_ROUNDS = 100_000
 TAKEOVER_NOTE = "claimed after another replica's lease ran out; it may have sent this attempt"
 ErrorSink = Callable[[BaseException, str], None]  # (error, where)
@@ -161,16 +164,18 @@ class Dispatcher:
 
     def drive_once(self) -> float:
         """One look of the background driver: run what is due; the seconds until it should look
-        again (at most _MAX_NAP_SECONDS; a kick or a finished send wakes it sooner)."""
+        again (at most _MAX_NAP_SECONDS, _SHARED_NAP_SECONDS on a shared store; a kick or a
+        finished send wakes it sooner)."""
         due = None
         try:
             self.run_due()
             due = self.next_due_ms()
         except Exception as exc:  # reported; the driver keeps going
             self._on_error(exc, "callback driver")
-        nap = _MAX_NAP_SECONDS  # a full pool: a finishing send wakes the driver
+        most = _SHARED_NAP_SECONDS if self._store.shared else _MAX_NAP_SECONDS
+        nap = most  # a full pool: a finishing send wakes the driver
         if due is not None and self._runner.free_slots():
-            nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), _MAX_NAP_SECONDS)
+            nap = min(max(0.0, (due - self._clock.now_ms()) / 1000), most)
         return nap
 
     # --- internals ----------------------------------------------------------------------------

@@ -144,7 +144,7 @@ class SqliteStore:
         reached: list[tuple[Task, Step]] = []
         db = self._db
         if db.one("SELECT 1 FROM steps WHERE at_ms <= ? LIMIT 1", (now_ms,)) is None:
-            return reached  # nothing due: no write lock taken (a driver looks every second)
+            return reached  # nothing due: no write lock taken (a driver looks 4 times a second)
         with db.atomic():
             due = db.all(
                 "SELECT at_ms, seq, task_id, step FROM steps WHERE at_ms <= ? ORDER BY at_ms, seq",
