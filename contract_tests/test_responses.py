@@ -40,7 +40,11 @@ def test_list_with_default_paging_conforms(kit: Kit) -> None:
     check_ok(answer, "list", "list without pageNum and pageSize", kit.target.profile)
 
 
-@pytest.mark.parametrize("ref", ["999999999999999999", "0", f"ct-unknown-{uuid.uuid4().hex}"])
+@pytest.mark.parametrize(
+    "ref",
+    ["999999999999999999", "0", f"ct-unknown-{uuid.uuid4().hex}"],
+    ids=["18-digit", "zero", "unknown-text"],  # stable ids: pytest-xdist's workers must agree
+)
 def test_unknown_task_is_refused(kit: Kit, ref: str) -> None:
     kit.target.routes.require("query_external" if ref.startswith("ct-") else "query")
     answer = send_query(kit.target, ref)

@@ -210,7 +210,7 @@ class Backend:
             default = self._accounting.or_default(None)
             facts = store.submit_facts(account_id, usage_too=counts_usage(default))
             limits = self._accounting.or_default(facts.limits)
-            if counts_usage(limits):  # (read anyway when the store did not: limits just set)
+            if counts_usage(limits):  # (the facts hold it then: asked for, or limits set)
                 read = facts.usage if facts.usage is not None else store.usage(account_id)
                 usage = writable(store, read)
             else:
