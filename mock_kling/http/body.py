@@ -14,6 +14,10 @@ _CACHE_LIMIT = 4096  # rendered tasks (~600 bytes each) and host URLs kept
 # The environ key of a body read in full before the app runs (serve's ASGI edge puts it there,
 # besides `wsgi.input`): the fast path takes it as is, no second read and copy.
 COMPLETE_BODY = "mock_kling.body"
+# Werkzeug and Flask are imported on first use, by a request and by the app's warm-up thread:
+# two threads importing Werkzeug's modules at once can each see the other's half-initialised
+# module (ImportError, KeyError 'werkzeug'). Every such import holds this lock.
+LAZY_IMPORTS = threading.Lock()
 
 
 class Line:
@@ -91,7 +95,8 @@ class Renderer:
         )
         url = self._hosts.get(key)
         if url is None:
-            from werkzeug.wrappers import Request  # once per host: serve starts without it
+            with LAZY_IMPORTS:
+                from werkzeug.wrappers import Request  # once per host: serve starts without it
 
             url = Request(environ, populate_request=False, shallow=True).host_url
             self._keep(self._hosts, key, url)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mock_kling.core.backend import Backend
+from mock_kling.http.body import LAZY_IMPORTS
 from mock_kling.http.fastpath import FastPath, WSGIApp
 
 
@@ -35,8 +36,9 @@ class LazyApp:
         """The Flask app's WSGI callable, built once."""
         with self._lock:
             if self._flask is None:
-                from mock_kling.http.app import create_app
-                from mock_kling.http.context import FAST_PATH
+                with LAZY_IMPORTS:
+                    from mock_kling.http.app import create_app
+                    from mock_kling.http.context import FAST_PATH
 
                 app = create_app(backend=self._backend, fast_path=False)
                 app.extensions[FAST_PATH] = self.fast_path  # for the health report's counts

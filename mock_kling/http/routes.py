@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from mock_kling.core import profiles
 from mock_kling.core.backend import Backend
 from mock_kling.core.errors import KlingError
+from mock_kling.http.body import LAZY_IMPORTS
 
 if TYPE_CHECKING:  # Werkzeug loads with the first request that needs it: serve starts sooner
     from werkzeug.datastructures import MultiDict
@@ -78,7 +79,8 @@ def single_authorization(header: str | None) -> str | None:
 def query_args(request: RequestLine) -> MultiDict[str, str]:
     """`request.args`, except that bytes of the query string that are not UTF-8 are read as
     U+FFFD (Werkzeug raises UnicodeDecodeError on them: a 500)."""
-    from werkzeug.datastructures import MultiDict  # and the "werkzeug.url_quote" error handler
+    with LAZY_IMPORTS:
+        from werkzeug.datastructures import MultiDict  # and the "werkzeug.url_quote" handler
 
     query = request.query_string.decode("utf-8", "replace")
     return MultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
