@@ -1,4 +1,5 @@
-"""Where a benchmark's figures come from: the commit under test, the machine, the versions."""
+"""Where a benchmark's figures come from: the commit under test, the machine, the versions.
+(tools/soak.py uses `source_state` too: this module imports nothing of the benchmarks.)"""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import datetime
 import os
 import platform
 import subprocess
+from pathlib import Path
 from typing import Any
 
-from harness import HERE
-from load import ensure_wrk
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _version(name: str) -> str:
@@ -22,6 +23,8 @@ def _version(name: str) -> str:
 
 
 def machine(server: str) -> dict[str, Any]:
+    from load import ensure_wrk  # (wrk is a benchmark's tool, not the soak's)
+
     wrk = subprocess.run([ensure_wrk(), "--version"], capture_output=True, text=True)
     return {
         "source": source_state(),
@@ -42,7 +45,7 @@ def machine(server: str) -> dict[str, Any]:
 def source_state() -> str:
     """The commit of the tree under test, and whether mock_kling/ has uncommitted changes
     (read-only git commands; "unknown" outside a git checkout)."""
-    root = HERE.parent
+    root = ROOT
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True

@@ -38,6 +38,9 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # provenance
+
+from provenance import source_state
 
 from mock_kling.core.auth import make_token
 
@@ -296,27 +299,6 @@ def audit(base: str, tasks: list[Task], settle_seconds: float) -> list[str]:
     if wrong:
         problems.append(f"{len(wrong)} tasks with the wrong owner")
     return problems
-
-
-def source_state() -> str:
-    """The commit measured, and whether mock_kling/ had uncommitted changes ("unknown" outside
-    a git checkout)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "mock_kling"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    if not head:
-        return "unknown"
-    return f"commit {head}" + (" + uncommitted changes in mock_kling/" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:

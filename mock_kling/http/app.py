@@ -73,7 +73,8 @@ def _journal(response: Response) -> Response:
     answer = (0, None) if dropped else (response.status_code, g.get("service_code"))
     backend, account = backend_of(current_app), g.get("account")
     try:
-        record.journal(backend, request, account, answer, g.request_id, g.get("body_summary"))
+        made = record.made(backend, request, account, answer, g.request_id, g.get("body_summary"))
+        backend.journal_request(made)
     except StoreError as exc:  # the answer stands (a stored task is not refused afterwards)
         _log.warning("mock-kling could not journal %s %s: %s", request.method, request.path, exc)
     return response

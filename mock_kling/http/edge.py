@@ -172,7 +172,8 @@ class Edge:
     def _journal(self, environ: dict[str, Any], status: int) -> str:
         request_id = self.backend.request_id()
         with contextlib.suppress(StoreError):  # the refusal stands without its record
-            record.journal(self.backend, Line(environ), None, (status, 1200), request_id)
+            made = record.made(self.backend, Line(environ), None, (status, 1200), request_id)
+            self.backend.journal_request(made)
         return request_id
 
 

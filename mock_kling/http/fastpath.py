@@ -182,7 +182,7 @@ class FastPath:
             return self._submit(environ, line, account)
         data = self._data(account, ref, line, environ)
         request_id = backend.request_id()
-        record.journal(backend, line, account, (200, 0), request_id)
+        backend.journal_request(record.made(backend, line, account, (200, 0), request_id))
         return wire.envelope_json(data, request_id)
 
     def _submit(self, environ: dict[str, Any], line: Line, account: Account) -> bytes | str:
@@ -197,7 +197,8 @@ class FastPath:
         task = backend.create_task(account, body)
         request_id = backend.request_id()
         summary = summarize(body, task.request.images)
-        record.journal(backend, line, account, (200, 0), request_id, summary)
+        made = record.made(backend, line, account, (200, 0), request_id, summary)
+        backend.journal_request(made)
         data = wire.json_bytes(wire.created(task, backend.profile.create_data))
         return wire.envelope_json(data, request_id)
 

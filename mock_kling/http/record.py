@@ -24,19 +24,6 @@ def elapsed_ms(environ: dict[str, Any]) -> float:
     return 0.0 if started is None else round((time.perf_counter() - started) * 1000, 3)
 
 
-def journal(
-    backend: Backend,
-    request: RequestLine,
-    account: Account | None,
-    answer: tuple[int, int | None],
-    request_id: str,
-    body: object = None,
-) -> None:
-    """Add the call to the request journal; `answer` is (HTTP status, service code), (0, None)
-    for a dropped connection."""
-    backend.journal_request(made(backend, request, account, answer, request_id, body))
-
-
 def made(
     backend: Backend,
     request: RequestLine,
@@ -45,7 +32,8 @@ def made(
     request_id: str,
     body: object = None,
 ) -> RequestRecord:
-    """The journal record of the call (as `journal` adds it)."""
+    """The request-journal record of the call (`Backend.journal_request` adds it); `answer` is
+    (HTTP status, service code), (0, None) for a dropped connection."""
     http_status, code = answer
     return RequestRecord(
         at_ms=backend.now_ms(),
